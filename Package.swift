@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tproxy-dns",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tproxy-dns", targets: ["tproxy-dns"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libldns through pkg-config; Debian: libldns-dev.
+        .systemLibrary(
+            name: "CLdns",
+            pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]
+        ),
+        // CMSG_* macros and the _GNU_SOURCE calls (recvmmsg/sendmmsg) Glibc does not export.
+        .target(name: "CRawUDP"),
+        .target(
+            name: "RawUDP",
+            dependencies: ["CRawUDP"]
+        ),
+        .target(
+            name: "DNSForward",
+            dependencies: [
+                "CLdns",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tproxy-dns",
+            dependencies: [
+                "RawUDP",
+                "DNSForward",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RawUDPTests",
+            dependencies: ["RawUDP", "CRawUDP"],
+            exclude: ["Vectors"]
+        ),
+        .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a raw reply was not sent.
+public enum RawSendError: Error, Equatable, Sendable, CustomStringConvertible {
+    case build(DatagramBuildError)
+    case system(SystemCallError)
+    /// The host has no raw socket of that family (IPv6 disabled, say).
+    case familyUnavailable(ipv4: Bool)
+
+    /// The packet exceeds the route's MTU: raw sockets with our own header are
+    /// never fragmented by the kernel. The caller should send something smaller.
+    public var isTooLarge: Bool {
+        switch self {
+        case .build(.payloadTooLarge): return true
+        case .system(let error): return error.errno == EMSGSIZE
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .build(let error): return "building the reply datagram failed: \(error)"
+        case .system(let error): return error.description
+        case .familyUnavailable(let ipv4): return "no raw \(ipv4 ? "IPv4" : "IPv6") socket"
+        }
+    }
+}
+
+/// Sends UDP replies with any source address through one IPPROTO_RAW socket per
+/// family, building the IP and UDP headers itself: no socket or bind per spoofed
+/// source, no NAT. Needs CAP_NET_RAW.
+public final class RawReplySender {
+    private let ipv4: OwnedFileDescriptor
+    private let ipv6: OwnedFileDescriptor?
+    /// ipv6's descriptor, readable without borrowing the non-copyable optional.
+    private let ipv6Descriptor: Int32?
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    public init() throws(SystemCallError) {
+        // IPPROTO_RAW implies IP_HDRINCL (and its IPv6 equivalent): we write the IP header.
+        let rawType = Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        ipv4 = try makeSocket(family: AF_INET, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)")
+        try? ipv4.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+        do {
+            let socket6 = try makeSocket(family: AF_INET6, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)")
+            try? socket6.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+            ipv6Descriptor = socket6.rawValue
+            ipv6 = .some(consume socket6)
+        } catch where error.errno == EAFNOSUPPORT {
+            ipv6Descriptor = nil
+            ipv6 = nil
+        }
+        buffer = .allocate(byteCount: 65_535 + UDPDatagramBuilder.headerLength(ipv4: false), alignment: 8)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Sends `payload` as a UDP datagram from `source` to `destination`.
+    public func send(_ payload: UnsafeRawBufferPointer, from source: IPEndpoint, to destination: IPEndpoint) throws(RawSendError) {
+        let length: Int
+        do {
+            length = try UDPDatagramBuilder.write(from: source, to: destination, payload: payload, into: buffer)
+        } catch {
+            throw .build(error)
+        }
+        let isV4 = destination.address.isIPv4
+        let fd: Int32
+        if isV4 {
+            fd = ipv4.rawValue
+        } else if let ipv6Descriptor {
+            fd = ipv6Descriptor
+        } else {
+            throw .familyUnavailable(ipv4: false)
+        }
+        // The kernel routes by the sockaddr; the port must be 0 for raw sockets.
+        let target = IPEndpoint(address: destination.address, port: 0)
+        let base = UnsafeRawPointer(buffer.baseAddress!)
+        do {
+            _ = try target.withSockaddr { address, addressLength throws(SystemCallError) in
+                try systemCallOrThrow(isV4 ? "sendto(raw IPv4)" : "sendto(raw IPv6)") {
+                    sendto(fd, base, length, Int32(MSG_DONTWAIT), address, addressLength)
+                }
+            }
+        } catch {
+            throw .system(error)
+        }
+    }
+}
