@@ -15,6 +15,10 @@ int CRawUDP_sendmmsg(int fd, CRawUDP_mmsghdr *vec, unsigned int vlen, int flags)
     return sendmmsg(fd, (struct mmsghdr *)vec, vlen, flags);
 }
 
+int CRawUDP_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
+
 struct cmsghdr *CRawUDP_CMSG_FIRSTHDR(const struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 struct cmsghdr *CRawUDP_CMSG_NXTHDR(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
 const void *CRawUDP_CMSG_DATA(const struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }

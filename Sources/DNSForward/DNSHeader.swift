@@ -37,7 +37,7 @@ public struct DNSHeader: Equatable, Sendable {
     public var isTruncated: Bool { flags & 0x0200 != 0 }
     public var recursionDesired: Bool { flags & 0x0100 != 0 }
     public var checkingDisabled: Bool { flags & 0x0010 != 0 }
-    public var responseCode: DNSResponseCode { DNSResponseCode(rawValue: UInt8(flags & 0xF)) }
+    public var responseCode: DNSResponseCode { DNSResponseCode(rawValue: flags & 0xF) }
 
     public var bytes: [UInt8] {
         [id, flags, questionCount, answerCount, authorityCount, additionalCount]
@@ -51,10 +51,11 @@ public struct DNSHeader: Equatable, Sendable {
     }
 }
 
-/// The 4-bit header RCODE. Unknown values are kept, not collapsed.
+/// A response code: the header's 4 bits, extended by 8 more in OPT (RFC 6891
+/// 6.1.3). Unknown values are kept, not collapsed.
 public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue & 0xF }
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue & 0xFFF }
 
     public static let noError = DNSResponseCode(rawValue: 0)
     public static let formatError = DNSResponseCode(rawValue: 1)
@@ -62,6 +63,10 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let nameError = DNSResponseCode(rawValue: 3)
     public static let notImplemented = DNSResponseCode(rawValue: 4)
     public static let refused = DNSResponseCode(rawValue: 5)
+    public static let badVersion = DNSResponseCode(rawValue: 16)
+
+    /// The part that goes in the header's RCODE field.
+    public var headerBits: UInt16 { rawValue & 0xF }
 
     public var description: String {
         switch rawValue {
@@ -71,6 +76,7 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
         case 3: return "NXDOMAIN"
         case 4: return "NOTIMP"
         case 5: return "REFUSED"
+        case 16: return "BADVERS"
         default: return "RCODE\(rawValue)"
         }
     }

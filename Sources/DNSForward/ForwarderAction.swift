@@ -1,18 +1,36 @@
 /// What the forwarder asks the I/O layer to do. DNSForward never touches a
 /// socket; the daemon carries these out.
 public enum ForwarderAction<Client>: Sendable where Client: Sendable {
-    /// Send `bytes` to the client (through the raw socket, from the address it targeted).
+    /// Send `bytes` to the client (UDP: through the raw socket, from the address it targeted).
     case reply(to: Client, bytes: [UInt8], code: DNSResponseCode, source: AnswerSource)
-    /// Open a fresh socket to upstream number `upstream`, send `bytes`, and
-    /// report datagrams on it with `token`.
-    case sendUpstream(token: UInt64, upstream: Int, bytes: [UInt8])
+    /// Open a fresh socket to upstream number `upstream`, send `bytes` (framed
+    /// with a length over TCP), and report what comes back with `token`.
+    case sendUpstream(token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)
     /// The attempt `token` is over: close its socket.
     case closeUpstream(token: UInt64)
 }
 
+public enum Transport: String, Sendable {
+    case udp, tcp
+}
+
 /// Where an answer came from, for logs and counters.
-public enum AnswerSource: Sendable, Equatable {
+public enum AnswerSource: Sendable, Equatable, CustomStringConvertible {
     case upstream(Int)
+    case cache
+    /// An expired entry served because every upstream failed (RFC 8767).
+    case staleCache
+    case localZone
     /// Made by the daemon: errors, timeouts, refusals.
     case daemon
+
+    public var description: String {
+        switch self {
+        case .upstream(let index): return "upstream\(index)"
+        case .cache: return "cache"
+        case .staleCache: return "stale-cache"
+        case .localZone: return "zone"
+        case .daemon: return "daemon"
+        }
+    }
 }

@@ -49,6 +49,7 @@ final class LdnsPacket {
     var hasEDNS: Bool { ldns_pkt_edns(packet) }
     var ednsUDPSize: UInt16 { ldns_pkt_edns_udp_size(packet) }
     var ednsDO: Bool { ldns_pkt_edns_do(packet) }
+    var ednsVersion: UInt8 { ldns_pkt_edns_version(packet) }
 
     /// The first question, in our own value type; nil when there is none.
     var firstQuestion: DNSQuestion? {

@@ -1,85 +1,69 @@
-internal import CLdns
-
-/// Responses the daemon originates itself: errors and truncated replies.
+/// Responses the daemon originates itself: errors, refusals and truncated
+/// replies. Built from the query's own wire question, so they cost no parse.
 public enum ResponseBuilder {
-    /// EDNS buffer size we advertise in responses we originate (DNS flag day 2020).
+    /// EDNS buffer size we advertise (DNS flag day 2020): what fits one packet
+    /// on any common path without fragmentation.
     public static let advertisedUDPSize: UInt16 = 1232
 
     /// Header only: ID, opcode and RD copied from the query, QR set, no sections.
     /// For queries too broken to echo a question from (RFC 1035 4.1.1).
     public static func headerOnly(for query: DNSHeader, code: DNSResponseCode) -> [UInt8] {
         let copied = query.flags & 0x7900  // opcode and RD
-        return DNSHeader(id: query.id, flags: 0x8000 | copied | UInt16(code.rawValue)).bytes
+        return DNSHeader(id: query.id, flags: 0x8000 | copied | code.headerBits).bytes
     }
 
-    /// A response echoing the query's question (and an OPT record if the query
-    /// had one, RFC 6891 7), with `code` and no records.
-    static func response(to query: LdnsPacket, code: DNSResponseCode) throws(LdnsError) -> [UInt8] {
-        let response = try LdnsPacket()
-        query.withPacket { source in
-            response.withPacket { target in
-                ldns_pkt_set_id(target, ldns_pkt_id(source))
-                ldns_pkt_set_qr(target, true)
-                ldns_pkt_set_opcode(target, ldns_pkt_get_opcode(source))
-                ldns_pkt_set_rd(target, ldns_pkt_rd(source))
-                ldns_pkt_set_cd(target, ldns_pkt_cd(source))
-                ldns_pkt_set_ra(target, true)
-                ldns_pkt_set_rcode(target, code.rawValue)
-                if let questions = ldns_pkt_question(source), let copy = ldns_rr_list_clone(questions) {
-                    ldns_pkt_push_rr_list(target, LDNS_SECTION_QUESTION, copy)
-                    // push_rr_list copies the RR pointers, not the list itself.
-                    ldns_rr_list_free(copy)
-                }
-                if ldns_pkt_edns(source) {
-                    ldns_pkt_set_edns_udp_size(target, advertisedUDPSize)
-                    ldns_pkt_set_edns_do(target, ldns_pkt_edns_do(source))
-                }
-            }
-        }
-        return try response.wire()
+    /// Header + question (+ OPT when the client used EDNS, RFC 6891 7) and no records.
+    public static func response(id: UInt16, flags queryFlags: UInt16, question: DNSQuestion, code: DNSResponseCode,
+                                withOPT: Bool, dnssecOK: Bool, truncated: Bool = false,
+                                recursionAvailable: Bool = true) -> [UInt8] {
+        var flags: UInt16 = 0x8000 | (queryFlags & 0x0110) | code.headerBits  // QR, RD and CD copied
+        if recursionAvailable { flags |= 0x0080 }
+        if truncated { flags |= 0x0200 }
+        var wire = DNSHeader(id: id, flags: flags, questionCount: 1, additionalCount: withOPT ? 1 : 0).bytes
+        wire += question.name.wire
+        wire += [UInt8(question.type >> 8), UInt8(truncatingIfNeeded: question.type),
+                 UInt8(question.class >> 8), UInt8(truncatingIfNeeded: question.class)]
+        if withOPT { wire += opt(extendedCode: UInt8(truncatingIfNeeded: code.rawValue >> 4), dnssecOK: dnssecOK) }
+        return wire
     }
 
-    /// SERVFAIL for a query we could not get answered.
+    /// An OPT record advertising our UDP size (RFC 6891 6.1.2).
+    static func opt(extendedCode: UInt8 = 0, dnssecOK: Bool) -> [UInt8] {
+        [0, 0, 41, UInt8(advertisedUDPSize >> 8), UInt8(truncatingIfNeeded: advertisedUDPSize),
+         extendedCode, 0, dnssecOK ? 0x80 : 0, 0, 0, 0]
+    }
+
     public static func serverFailure(for query: ClientQuery) -> [UInt8] {
-        let fallback = headerOnlyResponse(queryWire: query.wire, code: .serverFailure)
-        return query.wire.withUnsafeBytes { wire in
-            guard let packet = try? LdnsPacket(wire: wire) else { return fallback }
-            return (try? response(to: packet, code: .serverFailure)) ?? fallback
-        }
+        response(id: query.id, flags: query.requestFlags, question: query.question, code: .serverFailure,
+                 withOPT: query.hasEDNS, dnssecOK: query.dnssecOK)
     }
 
-    /// The reply cut down to header + question with TC set, for a client whose
-    /// buffer it does not fit (RFC 2181 9, RFC 6891 7): the client retries over TCP.
-    /// Keeps the reply's OPT record so the client still sees EDNS.
+    static func badVersion(id: UInt16, flags: UInt16, question: DNSQuestion) -> [UInt8] {
+        response(id: id, flags: flags, question: question, code: .badVersion, withOPT: true, dnssecOK: false)
+    }
+
+    /// A reply cut to header + question with TC set, for a client whose buffer
+    /// the full one does not fit (RFC 2181 9): the client retries over TCP.
+    public static func truncated(replyHeader: DNSHeader, for query: ClientQuery) -> [UInt8] {
+        var wire = response(id: query.id, flags: query.requestFlags, question: query.question,
+                            code: replyHeader.responseCode, withOPT: query.hasEDNS, dnssecOK: query.dnssecOK,
+                            truncated: true, recursionAvailable: replyHeader.flags & 0x0080 != 0)
+        // Keep AA and AD as the full reply had them.
+        wire[2] |= UInt8((replyHeader.flags & 0x0400) >> 8)
+        wire[3] |= UInt8(replyHeader.flags & 0x0020)
+        return wire
+    }
+
+    /// The reply cut down to header + question with TC set, keeping its OPT
+    /// record as it was. Nil when the reply's records do not parse.
     public static func truncated(reply: [UInt8]) -> [UInt8]? {
         reply.withUnsafeBytes { wire -> [UInt8]? in
-            guard let packet = try? LdnsPacket(wire: wire) else { return nil }
-            packet.withPacket { pkt in
-                for section in [LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY, LDNS_SECTION_ADDITIONAL] {
-                    let empty = ldns_rr_list_new()
-                    switch section {
-                    case LDNS_SECTION_ANSWER:
-                        ldns_rr_list_deep_free(ldns_pkt_answer(pkt))
-                        ldns_pkt_set_answer(pkt, empty)
-                        ldns_pkt_set_ancount(pkt, 0)
-                    case LDNS_SECTION_AUTHORITY:
-                        ldns_rr_list_deep_free(ldns_pkt_authority(pkt))
-                        ldns_pkt_set_authority(pkt, empty)
-                        ldns_pkt_set_nscount(pkt, 0)
-                    default:
-                        ldns_rr_list_deep_free(ldns_pkt_additional(pkt))
-                        ldns_pkt_set_additional(pkt, empty)
-                        ldns_pkt_set_arcount(pkt, 0)
-                    }
-                }
-                ldns_pkt_set_tc(pkt, true)
-            }
-            return try? packet.wire()
+            guard let header = DNSHeader(wire: wire), let layout = MessageLayout(wire: wire) else { return nil }
+            let opt = layout.optRange.map { Array(wire[$0]) } ?? []
+            var cut = DNSHeader(id: header.id, flags: header.flags | 0x0200, questionCount: 1,
+                                additionalCount: opt.isEmpty ? 0 : 1).bytes
+            cut += wire[DNSHeader.length..<layout.questionEnd]
+            return cut + opt
         }
-    }
-
-    private static func headerOnlyResponse(queryWire: [UInt8], code: DNSResponseCode) -> [UInt8] {
-        let header = queryWire.withUnsafeBytes { DNSHeader(wire: $0) } ?? DNSHeader(id: 0, flags: 0)
-        return headerOnly(for: header, code: code)
     }
 }

@@ -1,14 +1,14 @@
-/// Whether a datagram from an upstream answers the query we sent it.
-public enum UpstreamReplyVerdict: Equatable, Sendable {
-    case accept
+/// Whether a message from an upstream answers the query we sent it.
+public enum UpstreamReplyVerdict: Sendable {
+    case accept(MessageLayout)
     case reject(String)
 }
 
 public enum UpstreamReplyValidator {
-    /// Accepts only a well-formed response with our ID and our question
-    /// (the defences against off-path spoofing that RFC 5452 section 4 lists;
-    /// address and port are checked by the connected socket). Anything else is
-    /// dropped while the query keeps waiting for the real answer.
+    /// Accepts only a well-formed response with our ID and our question (the
+    /// defences against off-path spoofing of RFC 5452 section 4; address and
+    /// port are checked by the connected socket), whose records parse to the
+    /// last byte. Anything else is dropped while the query keeps waiting.
     public static func validate(_ wire: UnsafeRawBufferPointer, expectedID: UInt16, question: DNSQuestion) -> UpstreamReplyVerdict {
         guard let header = DNSHeader(wire: wire) else { return .reject("shorter than a DNS header") }
         guard header.isResponse else { return .reject("QR not set") }
@@ -24,6 +24,7 @@ public enum UpstreamReplyValidator {
         guard let echoed = packet.firstQuestion, echoed.matches(question) else {
             return .reject("question does not match")
         }
-        return .accept
+        guard let layout = MessageLayout(wire: wire) else { return .reject("records do not end where the message does") }
+        return .accept(layout)
     }
 }

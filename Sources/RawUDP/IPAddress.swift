@@ -52,18 +52,24 @@ public struct IPEndpoint: Hashable, Sendable, CustomStringConvertible {
             if rest.isEmpty {
                 self.init(address: .v6(address), port: defaultPort)
             } else {
-                guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()) else { return nil }
+                guard rest.hasPrefix(":"), let port = Self.port(rest.dropFirst()) else { return nil }
                 self.init(address: .v6(address), port: port)
             }
         } else if let address = IPAddress(string) {
             self.init(address: address, port: defaultPort)
         } else if let colon = string.lastIndex(of: ":"),
                   let address = IPv4Address(string[..<colon]),
-                  let port = UInt16(string[string.index(after: colon)...]) {
+                  let port = Self.port(string[string.index(after: colon)...]) {
             self.init(address: .v4(address), port: port)
         } else {
             return nil
         }
+    }
+
+    /// Decimal digits only: UInt16("+53") is 53.
+    private static func port(_ text: Substring) -> UInt16? {
+        guard text.allSatisfy({ $0.isASCII && $0.isWholeNumber }) else { return nil }
+        return UInt16(text)
     }
 
     public var description: String {

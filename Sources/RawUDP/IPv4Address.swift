@@ -9,13 +9,16 @@ public struct IPv4Address: Hashable, Sendable, CustomStringConvertible {
         value = UInt32(a) << 24 | UInt32(b) << 16 | UInt32(c) << 8 | UInt32(d)
     }
 
-    /// Dotted-quad text; nil for anything else (no shorthand forms like "127.1").
+    /// Dotted-quad text as inet_pton reads it; nil for anything else: no
+    /// shorthand forms like "127.1", no leading zeros (octal to inet_aton).
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var result: UInt32 = 0
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII),
+            // Digits only: UInt8("+1") is 1.
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isWholeNumber }),
+                  part.count == 1 || part.first != "0",
                   let octet = UInt8(part) else { return nil }
             result = result << 8 | UInt32(octet)
         }

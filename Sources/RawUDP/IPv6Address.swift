@@ -52,7 +52,9 @@ public struct IPv6Address: Hashable, Sendable, CustomStringConvertible {
                     target.append(UInt16(truncatingIfNeeded: v4.value))
                     continue
                 }
-                guard (1...4).contains(piece.count), let group = UInt16(piece, radix: 16) else { return false }
+                // Hex digits only: UInt16("+1", radix: 16) is 1.
+                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit),
+                      let group = UInt16(piece, radix: 16) else { return false }
                 target.append(group)
             }
             return true

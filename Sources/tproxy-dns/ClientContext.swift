@@ -1,8 +1,21 @@
 import RawUDP
 
-/// Who asked, and which server they thought they were asking: the reply goes
-/// to `client` with `originalDestination` as its source.
-struct ClientContext: Sendable {
-    let client: IPEndpoint
-    let originalDestination: IPEndpoint
+/// Who asked, and which server they thought they were asking. UDP replies go
+/// through the raw socket with `originalDestination` as their source; TCP
+/// replies go back on the accepted connection, whose local address it already is.
+enum ClientContext: Sendable {
+    case udp(client: IPEndpoint, originalDestination: IPEndpoint)
+    case tcp(connection: UInt64, client: IPEndpoint, originalDestination: IPEndpoint)
+
+    var client: IPEndpoint {
+        switch self {
+        case .udp(let client, _), .tcp(_, let client, _): return client
+        }
+    }
+
+    var originalDestination: IPEndpoint {
+        switch self {
+        case .udp(_, let destination), .tcp(_, _, let destination): return destination
+        }
+    }
 }

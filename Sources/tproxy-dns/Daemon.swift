@@ -7,77 +7,108 @@ import Glibc
 #endif
 
 /// The event loop: one thread, one epoll set holding the signal descriptor,
-/// the TPROXY receiver and one connected socket per upstream attempt.
+/// the TPROXY UDP receiver and TCP listener, every client TCP connection and
+/// one socket per upstream attempt.
 final class Daemon {
+    /// Poll tokens: small fixed values, then two tagged ranges.
     private enum PollToken {
         static let signals: UInt64 = 0
-        static let receiver: UInt64 = 1
-        /// Upstream attempt tokens are offset past the fixed ones.
-        static let upstreamBase: UInt64 = 16
+        static let udpReceiver: UInt64 = 1
+        static let tcpListener: UInt64 = 2
+        static let upstreamTag: UInt64 = 1 << 62
+        static let connectionTag: UInt64 = 2 << 62
+        static let tagMask: UInt64 = 3 << 62
     }
 
+    private let configuration: DaemonConfiguration
     private let receiver: TransparentUDPReceiver
+    private let listener: TransparentTCPListener
     private let sender: RawReplySender
     private let signals: SignalDescriptor
     private let poller: EventPoller
-    private let forwarder: Forwarder<ClientContext>
-    private let upstreams: [IPEndpoint]
-    private var upstreamSockets: [UInt64: ConnectedUDPSocket] = [:]
-    private let upstreamBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_535, alignment: 8)
+    let forwarder: Forwarder<ClientContext>
+    private var exchanges: [UInt64: UpstreamExchange] = [:]
+    private var connections: [UInt64: ClientConnection] = [:]
+    private var nextConnectionID: UInt64 = 1
+    private var lastIdleSweep = ContinuousClock.now
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
     private let logger: Logger
     private var running = true
-    private var sendFailures = 0
+    private(set) var sendFailures = 0
+    private(set) var rejectedConnections = 0
 
-    init(port: UInt16, upstreams: [IPEndpoint], configuration: ForwarderConfiguration, logger: Logger) throws {
+    init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger) throws {
+        self.configuration = configuration
         // Signals first: the mask must be in place before anything else runs.
         signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
         sender = try RawReplySender()
-        receiver = try TransparentUDPReceiver(port: port)
+        receiver = try TransparentUDPReceiver(port: configuration.port)
+        listener = try TransparentTCPListener(port: configuration.port)
         poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
-        try poller.register(receiver.socket.rawValue, token: PollToken.receiver)
+        try poller.register(receiver.socket.rawValue, token: PollToken.udpReceiver)
+        try poller.register(listener.socket.rawValue, token: PollToken.tcpListener)
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
-        self.upstreams = upstreams
         self.logger = logger
-        forwarder = Forwarder(configuration: configuration, logger: logger)
+        forwarder = Forwarder(configuration: configuration.forwarder, logger: logger)
+        forwarder.localZones = localZones
         logger.info("listening", metadata: [
-            "port": "\(port)", "dual_stack": "\(receiver.isDualStack)",
-            "upstreams": "\(upstreams.map(\.description).joined(separator: " "))",
+            "port": "\(configuration.port)", "dual_stack": "\(receiver.isDualStack)",
+            "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
+            "upstream_policy": "\(configuration.forwarder.upstreamPolicy)",
+            "cache_size": "\(configuration.forwarder.cache.capacity)",
+            "zones": "\(localZones.zoneNames.joined(separator: " "))",
             "open_file_limit": "\(fileLimit)",
         ])
     }
 
-    deinit { upstreamBuffer.deallocate() }
+    deinit { readBuffer.deallocate() }
 
     func run() throws {
         while running {
-            try poller.wait(timeoutMilliseconds: waitTimeout()) { token in
-                switch token {
-                case PollToken.signals: handleSignals()
-                case PollToken.receiver: drainReceiver()
-                default: drainUpstream(token: token - PollToken.upstreamBase)
+            try poller.wait(timeoutMilliseconds: waitTimeout()) { event in
+                switch event.token & PollToken.tagMask {
+                case PollToken.upstreamTag: handleUpstream(event, token: event.token & ~PollToken.tagMask)
+                case PollToken.connectionTag: handleConnection(event, id: event.token & ~PollToken.tagMask)
+                default:
+                    switch event.token {
+                    case PollToken.signals: handleSignals()
+                    case PollToken.udpReceiver: drainReceiver()
+                    case PollToken.tcpListener: acceptConnections()
+                    default: break
+                    }
                 }
             }
-            perform(forwarder.expire(now: .now))
+            let now = ContinuousClock.now
+            perform(forwarder.expire(now: now))
+            if lastIdleSweep.duration(to: now) >= .seconds(1) {
+                lastIdleSweep = now
+                closeIdleConnections(now: now)
+            }
         }
-        for token in Array(upstreamSockets.keys) { closeUpstream(token: token) }
+        for token in Array(exchanges.keys) { closeUpstream(token: token) }
+        for id in Array(connections.keys) { closeConnection(id) }
         let counters = forwarder.counters
         logger.info("stopped", metadata: [
-            "queries": "\(counters.queries)", "answered": "\(counters.answered)",
-            "servfail": "\(counters.serverFailures)", "timeouts": "\(counters.timeouts)",
-            "rejected_replies": "\(counters.rejectedReplies)", "send_failures": "\(sendFailures)",
-            "dropped_truncated": "\(receiver.drops.truncated)",
+            "queries": "\(counters.queries)", "cache_hits": "\(counters.answeredFromCache)",
+            "upstream_answers": "\(counters.answeredFromUpstream)", "servfail": "\(counters.serverFailures)",
+            "timeouts": "\(counters.timeouts)", "rejected_replies": "\(counters.rejectedReplies)",
+            "send_failures": "\(sendFailures)", "dropped_truncated": "\(receiver.drops.truncated)",
             "dropped_no_original_destination": "\(receiver.drops.missingOriginalDestination)",
         ])
     }
 
     private func waitTimeout() -> Int32 {
-        guard let deadline = forwarder.nextDeadline else { return -1 }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        if remaining <= .zero { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        // Round up so we never wake just before the deadline and spin.
-        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        var timeout: Int32 = connections.isEmpty ? -1 : 1000
+        if let deadline = forwarder.nextDeadline {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            let (seconds, attoseconds) = remaining.components
+            // Round up so we never wake just before the deadline and spin.
+            let milliseconds = remaining <= .zero ? 0
+                : Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            timeout = timeout < 0 ? milliseconds : min(timeout, milliseconds)
+        }
+        return timeout
     }
 
     private func handleSignals() {
@@ -92,13 +123,15 @@ final class Daemon {
         }
     }
 
+    // MARK: UDP clients
+
     private func drainReceiver() {
         // Bounded so a flood on the receiver cannot starve upstream replies.
         for _ in 0..<8 {
             do {
                 let count = try receiver.receiveBatch { datagram in
-                    let context = ClientContext(client: datagram.client, originalDestination: datagram.originalDestination)
-                    perform(forwarder.handleQuery(datagram.payload, from: context, now: .now))
+                    let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
+                    perform(forwarder.handleQuery(datagram.payload, from: context, transport: .udp, now: .now))
                 }
                 if count == 0 { return }
             } catch {
@@ -108,49 +141,214 @@ final class Daemon {
         }
     }
 
-    private func drainUpstream(token: UInt64) {
-        while let socket = upstreamSockets[token] {
+    // MARK: TCP clients
+
+    private func acceptConnections() {
+        for _ in 0..<64 {
+            let stream: StreamSocket
+            do {
+                guard let accepted = try listener.accept() else { return }
+                stream = accepted
+            } catch {
+                logger.warning("accepting a TCP connection failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard connections.count < configuration.tcpMaximumConnections else {
+                // Dropping the socket closes it: better one refused client than none served.
+                rejectedConnections += 1
+                continue
+            }
+            let id = nextConnectionID
+            nextConnectionID += 1
+            let connection = ClientConnection(id: id, stream: stream, now: .now)
+            do {
+                try poller.register(stream.socket.rawValue, token: PollToken.connectionTag | id)
+            } catch {
+                logger.warning("watching a TCP connection failed", metadata: ["error": "\(error)"])
+                continue
+            }
+            connections[id] = connection
+        }
+    }
+
+    private func handleConnection(_ event: EventPoller.Event, id: UInt64) {
+        guard let connection = connections[id] else { return }
+        let now = ContinuousClock.now
+        if event.isWritable {
+            do {
+                try connection.flush()
+            } catch {
+                closeConnection(id)
+                return
+            }
+        }
+        if event.isReadable || event.isClosedOrFailed, !connection.readClosed {
+            readQueries(from: connection, now: now)
+        }
+        guard connections[id] != nil else { return }
+        updateInterest(connection)
+    }
+
+    private func readQueries(from connection: ClientConnection, now: ContinuousClock.Instant) {
+        let read: Int
+        do {
+            guard let count = try connection.stream.read(into: readBuffer) else { return }
+            read = count
+        } catch {
+            closeConnection(connection.id)
+            return
+        }
+        if read == 0 {
+            connection.readClosed = true
+            if connection.outstanding == 0, connection.pendingOutput == 0 { closeConnection(connection.id) }
+            return
+        }
+        connection.lastActivity = now
+        connection.framer.append(UnsafeRawBufferPointer(rebasing: readBuffer[..<read]))
+        submitBufferedQueries(connection, now: now)
+    }
+
+    /// Hands complete queries to the forwarder while under the pipelining limit.
+    private func submitBufferedQueries(_ connection: ClientConnection, now: ContinuousClock.Instant) {
+        let context = ClientContext.tcp(connection: connection.id, client: connection.stream.remote,
+                                        originalDestination: connection.originalDestination)
+        while connection.outstanding < configuration.tcpMaximumOutstanding, let message = connection.framer.nextMessage() {
+            // Every query counted here gets exactly one reply; anything the
+            // forwarder would drop unanswered means this is no DNS client.
+            guard let header = message.withUnsafeBytes({ DNSHeader(wire: $0) }), !header.isResponse else {
+                closeConnection(connection.id)
+                return
+            }
+            connection.outstanding += 1
+            perform(message.withUnsafeBytes { forwarder.handleQuery($0, from: context, transport: .tcp, now: now) })
+            guard connections[connection.id] != nil else { return }
+        }
+    }
+
+    /// Read while under the pipelining limit, write while output is queued.
+    private func updateInterest(_ connection: ClientConnection) {
+        var interest: EventPoller.Interest = []
+        if !connection.readClosed, connection.outstanding < configuration.tcpMaximumOutstanding { interest.insert(.readable) }
+        if connection.pendingOutput > 0 { interest.insert(.writable) }
+        do {
+            try poller.modify(connection.stream.socket.rawValue, token: PollToken.connectionTag | connection.id, interest: interest)
+        } catch {
+            closeConnection(connection.id)
+        }
+    }
+
+    private func sendTCPReply(_ bytes: [UInt8], connection id: UInt64) {
+        guard let connection = connections[id], let framed = DNSStreamFramer.frame(bytes) else { return }
+        connection.outstanding = max(0, connection.outstanding - 1)
+        connection.output += framed
+        connection.lastActivity = .now
+        do {
+            try connection.flush()
+        } catch {
+            closeConnection(id)
+            return
+        }
+        // A client that stops reading must not make us buffer without bound.
+        if connection.pendingOutput > 1 << 20 {
+            logger.debug("closing slow TCP client", metadata: ["client": "\(connection.stream.remote)"])
+            closeConnection(id)
+            return
+        }
+        if connection.readClosed, connection.outstanding == 0, connection.pendingOutput == 0 {
+            closeConnection(id)
+            return
+        }
+        updateInterest(connection)
+        // Replies may have freed pipelining room for queries already buffered.
+        if connection.framer.pendingByteCount > 0, connection.outstanding < configuration.tcpMaximumOutstanding {
+            submitBufferedQueries(connection, now: .now)
+        }
+    }
+
+    private func closeIdleConnections(now: ContinuousClock.Instant) {
+        for (id, connection) in connections where connection.lastActivity.duration(to: now) >= configuration.tcpIdleTimeout {
+            // RFC 7766 6.2.3: idle connections are closed by the server.
+            closeConnection(id)
+        }
+    }
+
+    private func closeConnection(_ id: UInt64) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        poller.unregister(connection.stream.socket.rawValue)
+    }
+
+    // MARK: Upstreams
+
+    private func handleUpstream(_ event: EventPoller.Event, token: UInt64) {
+        guard let exchange = exchanges[token] else { return }
+        switch exchange {
+        case .udp(let socket):
+            drainUDPUpstream(socket, token: token)
+        case .tcp(let tcp):
+            progressTCPUpstream(tcp, event: event, token: token)
+        }
+    }
+
+    private func drainUDPUpstream(_ socket: ConnectedUDPSocket, token: UInt64) {
+        while exchanges[token] != nil {
             let length: Int
             do {
-                guard let received = try socket.receive(into: upstreamBuffer) else { return }
+                guard let received = try socket.receive(into: readBuffer) else { return }
                 length = received
             } catch {
                 logger.debug("upstream socket error", metadata: ["upstream.address": "\(socket.remote)", "error": "\(error)"])
                 perform(forwarder.handleUpstreamFailure(token: token, now: .now))
                 return
             }
-            // MSG_TRUNC reports the full length: a datagram over 64 KiB is not DNS over UDP.
-            guard length <= upstreamBuffer.count else { continue }
-            perform(forwarder.handleUpstreamReply(UnsafeRawBufferPointer(rebasing: upstreamBuffer[..<length]), token: token))
+            // MSG_TRUNC reports the full length: more than our buffer is not DNS over UDP.
+            guard length <= readBuffer.count else { continue }
+            perform(forwarder.handleUpstreamReply(UnsafeRawBufferPointer(rebasing: readBuffer[..<length]), token: token, now: .now))
         }
     }
 
-    private func perform(_ actions: [ForwarderAction<ClientContext>]) {
-        for action in actions {
-            switch action {
-            case .reply(let context, let bytes, let code, let source):
-                sendReply(bytes, to: context)
-                if logger.logLevel <= .debug {
-                    logger.debug("answered", metadata: [
-                        "client": "\(context.client)", "original_destination": "\(context.originalDestination)",
-                        "rcode": "\(code)", "source": "\(source)",
-                    ])
-                }
-            case .sendUpstream(let token, let index, let bytes):
-                openUpstream(token: token, index: index, bytes: bytes)
-            case .closeUpstream(let token):
-                closeUpstream(token: token)
-            }
-        }
-    }
-
-    private func openUpstream(token: UInt64, index: Int, bytes: [UInt8]) {
-        let remote = upstreams[index]
+    private func progressTCPUpstream(_ exchange: UpstreamTCPExchange, event: EventPoller.Event, token: UInt64) {
         do {
-            let socket = try ConnectedUDPSocket(connectingTo: remote)
-            try poller.register(socket.socket.rawValue, token: token + PollToken.upstreamBase)
-            upstreamSockets[token] = socket
-            try bytes.withUnsafeBytes { try socket.send($0) }
+            if !exchange.connected, event.isWritable || event.isClosedOrFailed {
+                try exchange.stream.connectResult()
+                exchange.connected = true
+            }
+            if exchange.connected, exchange.hasPendingOutput {
+                exchange.outputOffset += try exchange.stream.write(exchange.output, from: exchange.outputOffset) ?? 0
+                if !exchange.hasPendingOutput {
+                    try poller.modify(exchange.stream.socket.rawValue, token: PollToken.upstreamTag | token, interest: .readable)
+                }
+            }
+            guard exchange.connected, event.isReadable || event.isClosedOrFailed else { return }
+            guard let read = try exchange.stream.read(into: readBuffer) else { return }
+            if read == 0 {
+                perform(forwarder.handleUpstreamFailure(token: token, now: .now))
+                return
+            }
+            exchange.framer.append(UnsafeRawBufferPointer(rebasing: readBuffer[..<read]))
+            while exchanges[token] != nil, let message = exchange.framer.nextMessage() {
+                perform(message.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: token, now: .now) })
+            }
+        } catch {
+            logger.debug("upstream TCP error", metadata: ["upstream.address": "\(exchange.stream.remote)", "error": "\(error)"])
+            perform(forwarder.handleUpstreamFailure(token: token, now: .now))
+        }
+    }
+
+    private func openUpstream(token: UInt64, index: Int, bytes: [UInt8], transport: Transport) {
+        let remote = configuration.upstreams[index]
+        do {
+            switch transport {
+            case .udp:
+                let socket = try ConnectedUDPSocket(connectingTo: remote)
+                try poller.register(socket.socket.rawValue, token: PollToken.upstreamTag | token)
+                exchanges[token] = .udp(socket)
+                try bytes.withUnsafeBytes { try socket.send($0) }
+            case .tcp:
+                guard let framed = DNSStreamFramer.frame(bytes) else { throw DaemonError.queryTooLarge }
+                let exchange = UpstreamTCPExchange(stream: try StreamSocket(connectingTo: remote), framedQuery: framed)
+                try poller.register(exchange.stream.socket.rawValue, token: PollToken.upstreamTag | token, interest: .writable)
+                exchanges[token] = .tcp(exchange)
+            }
         } catch {
             logger.debug("upstream send failed", metadata: ["upstream.address": "\(remote)", "error": "\(error)"])
             perform(forwarder.handleUpstreamFailure(token: token, now: .now))
@@ -158,21 +356,55 @@ final class Daemon {
     }
 
     private func closeUpstream(token: UInt64) {
-        guard let socket = upstreamSockets.removeValue(forKey: token) else { return }
-        poller.unregister(socket.socket.rawValue)
+        guard let exchange = exchanges.removeValue(forKey: token) else { return }
+        poller.unregister(exchange.descriptor)
     }
 
-    private func sendReply(_ bytes: [UInt8], to context: ClientContext) {
+    // MARK: Actions
+
+    private func perform(_ actions: [ForwarderAction<ClientContext>]) {
+        for action in actions {
+            switch action {
+            case .reply(let context, let bytes, let code, let source):
+                switch context {
+                case .udp(let client, let destination): sendUDPReply(bytes, from: destination, to: client)
+                case .tcp(let connection, _, _): sendTCPReply(bytes, connection: connection)
+                }
+                if logger.logLevel <= .debug {
+                    logger.debug("answered", metadata: [
+                        "client": "\(context.client)", "original_destination": "\(context.originalDestination)",
+                        "rcode": "\(code)", "source": "\(source)", "bytes": "\(bytes.count)",
+                    ])
+                }
+            case .sendUpstream(let token, let index, let bytes, let transport):
+                openUpstream(token: token, index: index, bytes: bytes, transport: transport)
+            case .closeUpstream(let token):
+                closeUpstream(token: token)
+            }
+        }
+    }
+
+    private func sendUDPReply(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {
         do {
-            try bytes.withUnsafeBytes { try sender.send($0, from: context.originalDestination, to: context.client) }
+            try bytes.withUnsafeBytes { try sender.send($0, from: source, to: client) }
         } catch let error as RawSendError where error.isTooLarge {
             // Larger than the route's MTU: the kernel does not fragment our own
             // headers, so send header + question with TC and let the client use TCP.
             guard let truncated = ResponseBuilder.truncated(reply: bytes), truncated.count < bytes.count else { return }
-            sendReply(truncated, to: context)
+            sendUDPReply(truncated, from: source, to: client)
         } catch {
             sendFailures += 1
-            logger.warning("sending reply failed", metadata: ["client": "\(context.client)", "error": "\(error)"])
+            logger.warning("sending reply failed", metadata: ["client": "\(client)", "error": "\(error)"])
+        }
+    }
+}
+
+enum DaemonError: Error, CustomStringConvertible {
+    case queryTooLarge
+
+    var description: String {
+        switch self {
+        case .queryTooLarge: return "query over 65,535 bytes cannot be framed for TCP"
         }
     }
 }

@@ -13,25 +13,59 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the forwarder on the port the TPROXY rule points at.",
         discussion: """
         Needs CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_RAW (raw reply sockets). \
-        Point an nftables rule such as `udp dport 53 tproxy to :5353 meta mark set 1` at \
-        --port, with `ip rule add fwmark 1 lookup 100` and `ip route add local 0.0.0.0/0 \
-        dev lo table 100` (and the IPv6 equivalents). Stops cleanly on SIGINT or SIGTERM.
+        Point an nftables rule such as `meta l4proto { udp, tcp } th dport 53 tproxy to :5353 \
+        meta mark set 1` at --port, with `ip rule add fwmark 1 lookup 100` and `ip route add \
+        local 0.0.0.0/0 dev lo table 100` (and the IPv6 equivalents). UDP and TCP are both \
+        served on --port. Stops cleanly on SIGINT or SIGTERM.
         """
     )
 
-    @Option(name: .long, help: "UDP port the TPROXY rule delivers to. Not 53: the daemon must not shadow a local resolver.")
+    @Option(help: "Port the TPROXY rule delivers to, UDP and TCP. Not 53: the daemon must not shadow a local resolver.")
     var port: UInt16 = 5353
 
-    @Option(name: .long, help: ArgumentHelp("Upstream resolver: 198.51.100.53, 198.51.100.53:5300, 2001:db8::53 or [2001:db8::53]:53. Repeat for failover, tried in order.", valueName: "address"))
+    @Option(help: ArgumentHelp("Upstream resolver: 198.51.100.53, 198.51.100.53:5300, 2001:db8::53 or [2001:db8::53]:53. Repeat for several.", valueName: "address"))
     var upstream: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for one upstream before trying the next; SERVFAIL after the last.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Which upstream a query tries first: ordered (configuration order) or fastest (lowest smoothed RTT). Failover follows the same order.", valueName: "policy"))
+    var upstreamPolicy: String = UpstreamPolicy.fastest.rawValue
+
+    @Option(help: ArgumentHelp("Seconds to wait for one upstream before trying the next; SERVFAIL after the last.", valueName: "seconds"))
     var timeout: Double = 2
 
-    @Option(name: .long, help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
+    @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
     var maxInFlight: Int = 4096
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
+    @Option(help: ArgumentHelp("Cached answers held at most (CLOCK eviction); 0 disables the cache.", valueName: "entries"))
+    var cacheSize: Int = 100_000
+
+    @Option(help: ArgumentHelp("Floor for positive answer TTLs.", valueName: "seconds"))
+    var minTTL: UInt32 = 0
+
+    @Option(help: ArgumentHelp("Ceiling for positive answer TTLs.", valueName: "seconds"))
+    var maxTTL: UInt32 = 86_400
+
+    @Option(help: ArgumentHelp("Ceiling for NXDOMAIN/NODATA TTLs (RFC 2308).", valueName: "seconds"))
+    var maxNegativeTTL: UInt32 = 3_600
+
+    @Option(help: ArgumentHelp("How long SERVFAIL and upstream timeouts are cached (RFC 9520); 0 disables.", valueName: "seconds"))
+    var servfailTTL: UInt32 = 5
+
+    @Option(help: ArgumentHelp("Serve expired answers for up to this long when every upstream fails (RFC 8767), with TTL 30; 0 is off.", valueName: "seconds"))
+    var serveStale: UInt32 = 0
+
+    @Option(help: ArgumentHelp("Largest UDP reply sent, whatever the client advertises (512-4096).", valueName: "bytes"))
+    var maxUDPSize: Int = 1232
+
+    @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
+    var tcpIdleTimeout: Double = 10
+
+    @Option(help: "TCP client connections open at once; more are closed at accept.")
+    var tcpMaxConnections: Int = 512
+
+    @Option(help: ArgumentHelp("Directory of *.zone files answered authoritatively (AA) without going upstream. A broken file stops start-up with FILE:LINE.", valueName: "dir"))
+    var zones: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
     var logLevel: String = "info"
 
     func validate() throws {
@@ -39,9 +73,17 @@ struct ServeCommand: ParsableCommand {
         for text in upstream where IPEndpoint(text, defaultPort: 53) == nil {
             throw ValidationError("--upstream \(text): not an IP address with optional port (use [v6]:port)")
         }
+        guard UpstreamPolicy(rawValue: upstreamPolicy) != nil else {
+            throw ValidationError("--upstream-policy \(upstreamPolicy): use ordered or fastest")
+        }
         guard port != 0 else { throw ValidationError("--port must be 1-65535") }
         guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout must be between 0 and 60 seconds") }
         guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
+        guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
+        guard minTTL <= maxTTL else { throw ValidationError("--min-ttl must not exceed --max-ttl") }
+        guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
+        guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout must be positive") }
+        guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): unknown level") }
     }
 
@@ -54,14 +96,37 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "tproxy-dns")
         let upstreams = upstream.compactMap { IPEndpoint($0, defaultPort: 53) }
-        let configuration = ForwarderConfiguration(
-            upstreamCount: upstreams.count,
+        var cache = CacheConfiguration()
+        cache.capacity = cacheSize
+        cache.minimumTTL = minTTL
+        cache.maximumTTL = maxTTL
+        cache.maximumNegativeTTL = maxNegativeTTL
+        cache.serverFailureTTL = servfailTTL
+        cache.serveStale = serveStale
+        var forwarder = ForwarderConfiguration(
+            upstreamNames: upstreams.map(\.description),
             upstreamTimeout: .milliseconds(Int64(timeout * 1000)),
-            maximumInFlight: maxInFlight
+            maximumInFlight: maxInFlight,
+            upstreamPolicy: UpstreamPolicy(rawValue: upstreamPolicy) ?? .fastest,
+            cache: cache
         )
+        forwarder.maximumUDPReply = maxUDPSize
+        var localZones = LocalZones.empty
+        if let zones {
+            do {
+                localZones = try LocalZones.load(directory: zones)
+            } catch {
+                printError("tproxy-dns: zone error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
+        configuration.zonesDirectory = zones
+        configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
+        configuration.tcpMaximumConnections = tcpMaxConnections
         let daemon: Daemon
         do {
-            daemon = try Daemon(port: port, upstreams: upstreams, configuration: configuration, logger: logger)
+            daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger)
         } catch let error as SystemCallError where error.isPermissionDenied {
             printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
             throw ExitCode(77)
@@ -74,15 +139,8 @@ struct ServeCommand: ParsableCommand {
         }
         try daemon.run()
     }
-
-    private func printError(_ line: String) {
-        var standardError = StandardError()
-        print(line, to: &standardError)
-    }
 }
 
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        _ = string.withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
-    }
+func printError(_ line: String) {
+    _ = (line + "\n").withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
 }

@@ -79,13 +79,13 @@ struct ClientQueryParserTests {
 
     @Test func plainQueryIsForwardedWith512ByteLimit() throws {
         let wire = WireFixtures.query(id: 0x1234, name: "WWW.Example.TEST", type: 28)
-        guard case .forward(let query) = classify(wire) else {
-            Issue.record("expected forward")
+        guard case .answer(let query) = classify(wire) else {
+            Issue.record("expected an answerable query")
             return
         }
         #expect(query.id == 0x1234)
         #expect(query.wire == wire)
-        #expect(query.maximumUDPReply == 512)
+        #expect(query.maximumReply == 512)
         #expect(!query.hasEDNS)
         #expect(query.question.type == 28)
         #expect(query.question.name.description == "WWW.Example.TEST.")
@@ -94,12 +94,12 @@ struct ClientQueryParserTests {
 
     @Test("EDNS size sets the reply limit, never below 512", arguments: [(UInt16(4096), 4096), (1232, 1232), (100, 512)])
     func ednsSizeIsHonoured(advertised: UInt16, expected: Int) {
-        guard case .forward(let query) = classify(WireFixtures.query(id: 1, name: "example.test", ednsSize: advertised)) else {
-            Issue.record("expected forward")
+        guard case .answer(let query) = classify(WireFixtures.query(id: 1, name: "example.test", ednsSize: advertised)) else {
+            Issue.record("expected an answerable query")
             return
         }
         #expect(query.hasEDNS)
-        #expect(query.maximumUDPReply == expected)
+        #expect(query.maximumReply == expected)
     }
 
     @Test func randomBytesNeverTrap() {
@@ -114,7 +114,7 @@ struct ClientQueryParserTests {
             switch classify(bytes) {
             case .drop: #expect(bytes.count < 12 || bytes[2] & 0x80 != 0)
             case .respond(let reply, _): #expect(reply.count >= 12 && reply[2] & 0x80 != 0)
-            case .forward(let query): #expect(query.wire == bytes)
+            case .answer(let query): #expect(query.wire == bytes)
             }
         }
     }

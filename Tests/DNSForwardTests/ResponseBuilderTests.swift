@@ -31,8 +31,8 @@ struct ResponseBuilderTests {
 
     @Test func serverFailureWithoutEDNSHasNoOPT() throws {
         let wire = WireFixtures.query(id: 4, name: "example.test")
-        guard case .forward(let query) = wire.withUnsafeBytes({ ClientQueryParser.classify($0) }) else {
-            Issue.record("expected forward")
+        guard case .answer(let query) = wire.withUnsafeBytes({ ClientQueryParser.classify($0) }) else {
+            Issue.record("expected an answerable query")
             return
         }
         let reply = ResponseBuilder.serverFailure(for: query)

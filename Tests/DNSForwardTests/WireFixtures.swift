@@ -27,15 +27,25 @@ enum WireFixtures {
 
     /// A response with `answers` A records for `name` (compressed owner pointer to the question).
     static func response(id: UInt16, name: String, type: UInt16 = 1, rcode: UInt16 = 0,
-                         answers: [[UInt8]] = [], flags: UInt16 = 0x8180, ednsSize: UInt16? = nil) -> [UInt8] {
-        var wire = word(id) + word(flags | rcode) + word(1) + word(UInt16(answers.count)) + word(0)
+                         answers: [[UInt8]] = [], flags: UInt16 = 0x8180, ednsSize: UInt16? = nil,
+                         ttl: UInt32 = 3600, authority: [[UInt8]] = []) -> [UInt8] {
+        var wire = word(id) + word(flags | rcode) + word(1) + word(UInt16(answers.count)) + word(UInt16(authority.count))
             + word(ednsSize == nil ? 0 : 1)
         wire += self.name(name) + word(type) + word(1)
         for rdata in answers {
-            wire += [0xC0, 12] + word(type) + word(1) + [0, 0, 0x0E, 0x10] + word(UInt16(rdata.count)) + rdata
+            wire += [0xC0, 12] + word(type) + word(1) + u32(ttl) + word(UInt16(rdata.count)) + rdata
         }
+        for record in authority { wire += record }
         if let ednsSize { wire += opt(udpSize: ednsSize) }
         return wire
+    }
+
+    static func u32(_ value: UInt32) -> [UInt8] { word(UInt16(value >> 16)) + word(UInt16(truncatingIfNeeded: value)) }
+
+    /// An SOA record for `zone` with the given record TTL and MINIMUM field.
+    static func soa(zone: String, ttl: UInt32, minimum: UInt32) -> [UInt8] {
+        let rdata = name("ns." + zone) + name("hostmaster." + zone) + u32(1) + u32(7200) + u32(3600) + u32(1_209_600) + u32(minimum)
+        return name(zone) + word(6) + word(1) + u32(ttl) + word(UInt16(rdata.count)) + rdata
     }
 
     static func header(_ wire: [UInt8]) -> (id: UInt16, flags: UInt16, qd: UInt16, an: UInt16, ns: UInt16, ar: UInt16) {

@@ -1,0 +1,38 @@
+/// What makes two queries share a cached answer: the name (case-folded), type,
+/// class, and the DO and CD bits, which change what an upstream returns
+/// (signatures; unvalidated data).
+public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
+    /// Lowercased uncompressed wire name.
+    public let name: [UInt8]
+    public let type: UInt16
+    public let `class`: UInt16
+    public let dnssecOK: Bool
+    public let checkingDisabled: Bool
+
+    public init(name: [UInt8], type: UInt16, class: UInt16, dnssecOK: Bool, checkingDisabled: Bool) {
+        self.name = name
+        self.type = type
+        self.class = `class`
+        self.dnssecOK = dnssecOK
+        self.checkingDisabled = checkingDisabled
+    }
+
+    public var description: String {
+        var text = "\(DNSName(wire: name)) \(DNSRecordType.mnemonic(type))"
+        if `class` != 1 { text += " CLASS\(`class`)" }
+        if dnssecOK { text += " +do" }
+        if checkingDisabled { text += " +cd" }
+        return text
+    }
+
+    /// True when `name` equals `other` or lies below it (wire names, both lowercased).
+    public func isAtOrBelow(_ other: [UInt8]) -> Bool {
+        guard name.count >= other.count else { return false }
+        let offset = name.count - other.count
+        guard name[offset...].elementsEqual(other) else { return false }
+        // The suffix must start at a label boundary.
+        var position = 0
+        while position < offset { position += Int(name[position]) + 1 }
+        return position == offset
+    }
+}

@@ -1,0 +1,36 @@
+/// One cached response: its wire bytes as the upstream sent them (TTLs already
+/// clamped to policy), where its TTL fields are, and when it was stored.
+public struct CachedAnswer: Sendable {
+    public enum Kind: String, Sendable {
+        case positive
+        case nameError = "nxdomain"
+        case noData = "nodata"
+        case serverFailure = "servfail"
+    }
+
+    public let wire: [UInt8]
+    let layout: MessageLayout
+    public let kind: Kind
+    public let storedAt: ContinuousClock.Instant
+    /// Seconds the entry is fresh for.
+    public let lifetime: UInt32
+    /// Upstream index that answered; nil for entries the daemon made.
+    public let upstream: Int?
+    public internal(set) var hits: Int = 0
+    /// Until when a stale copy is served at once while a refresh runs (RFC 8767's
+    /// failure recheck timer): set after every upstream failed for this key.
+    public internal(set) var serveStaleUntil: ContinuousClock.Instant?
+
+    public var expiresAt: ContinuousClock.Instant { storedAt + .seconds(Int64(lifetime)) }
+
+    public func age(at now: ContinuousClock.Instant) -> UInt32 {
+        let seconds = storedAt.duration(to: now).components.seconds
+        return UInt32(clamping: max(0, seconds))
+    }
+
+    public func isFresh(at now: ContinuousClock.Instant) -> Bool { now < expiresAt }
+
+    public var responseCode: DNSResponseCode {
+        wire.withUnsafeBytes { DNSHeader(wire: $0)?.responseCode } ?? .serverFailure
+    }
+}

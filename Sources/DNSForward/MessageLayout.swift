@@ -1,0 +1,66 @@
+/// Where the parts of a DNS response sit in its wire bytes: the TTL fields to
+/// rewrite when serving from cache, the OPT record to strip or patch, and the
+/// TTLs caching policy needs. Computed once when a reply is stored.
+public struct MessageLayout: Sendable {
+    enum Section: Sendable { case answer, authority, additional }
+
+    /// Byte offsets of every TTL field except OPT's (which holds flags, not a TTL).
+    var ttlOffsets: [Int] = []
+    /// Offset where the question section ends and records begin.
+    var questionEnd = 0
+    /// The OPT record's byte range, if present.
+    var optRange: Range<Int>?
+    var minimumAnswerTTL: UInt32?
+    var minimumTTL: UInt32?
+    var answerTypes: [UInt16] = []
+    /// min(SOA TTL, SOA MINIMUM) of the first SOA in authority (RFC 2308 5).
+    var negativeTTL: UInt32?
+
+    /// Nil when the records do not parse cleanly to the end of the message.
+    init?(wire: UnsafeRawBufferPointer) {
+        let reader = WireReader(bytes: wire)
+        guard let questions = reader.u16(at: 4), questions == 1,
+              let answers = reader.u16(at: 6), let authorities = reader.u16(at: 8),
+              let additionals = reader.u16(at: 10),
+              let nameEnd = reader.skipName(at: DNSHeader.length) else { return nil }
+        var offset = nameEnd + 4
+        guard offset <= wire.count else { return nil }
+        questionEnd = offset
+        let sections: [(Section, UInt16)] = [(.answer, answers), (.authority, authorities), (.additional, additionals)]
+        for (section, count) in sections {
+            for _ in 0..<count {
+                let start = offset
+                guard let ownerEnd = reader.skipName(at: offset),
+                      let type = reader.u16(at: ownerEnd),
+                      let ttl = reader.u32(at: ownerEnd + 4),
+                      let rdataLength = reader.u16(at: ownerEnd + 8) else { return nil }
+                let rdataStart = ownerEnd + 10
+                offset = rdataStart + Int(rdataLength)
+                guard offset <= wire.count else { return nil }
+                if type == 41 {
+                    guard section == .additional, optRange == nil else { return nil }
+                    optRange = start..<offset
+                    continue
+                }
+                // RFC 2181 8: a TTL with the top bit set is treated as zero.
+                let effective = ttl & 0x8000_0000 != 0 ? 0 : ttl
+                ttlOffsets.append(ownerEnd + 4)
+                minimumTTL = min(minimumTTL ?? effective, effective)
+                switch section {
+                case .answer:
+                    answerTypes.append(type)
+                    minimumAnswerTTL = min(minimumAnswerTTL ?? effective, effective)
+                case .authority:
+                    if type == 6, negativeTTL == nil, rdataLength >= 22,
+                       let soaMinimum = reader.u32(at: offset - 4) {
+                        negativeTTL = min(effective, soaMinimum)
+                    }
+                case .additional:
+                    break
+                }
+            }
+        }
+        // Trailing bytes after the last record: not a message we will replay.
+        guard offset == wire.count else { return nil }
+    }
+}

@@ -1,0 +1,59 @@
+/// Bounds-checked reads over DNS wire bytes. Every method returns nil instead
+/// of reading past the end, so hostile lengths and pointers end a parse, never
+/// the process.
+struct WireReader {
+    let bytes: UnsafeRawBufferPointer
+
+    func u16(at offset: Int) -> UInt16? {
+        guard offset >= 0, offset + 2 <= bytes.count else { return nil }
+        return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
+    }
+
+    func u32(at offset: Int) -> UInt32? {
+        guard let high = u16(at: offset), let low = u16(at: offset + 2) else { return nil }
+        return UInt32(high) << 16 | UInt32(low)
+    }
+
+    /// Offset just past the (possibly compressed) name starting at `offset`.
+    /// A compression pointer ends the name in place (RFC 1035 4.1.4).
+    func skipName(at offset: Int) -> Int? {
+        var position = offset
+        var total = 0
+        while position < bytes.count {
+            let length = Int(bytes[position])
+            switch length & 0xC0 {
+            case 0x00:
+                if length == 0 { return position + 1 }
+                total += length + 1
+                guard total <= 255 else { return nil }
+                position += length + 1
+            case 0xC0:
+                return position + 2 <= bytes.count ? position + 2 : nil
+            default:
+                // 0x40 and 0x80 label types are obsolete/undefined (RFC 6891 5).
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// An uncompressed name at `offset`, lowercased for use as a key, and its end.
+    /// Nil for compression pointers: a query's question has nothing to point back at.
+    func uncompressedName(at offset: Int) -> (lowercased: [UInt8], end: Int)? {
+        var position = offset
+        var name: [UInt8] = []
+        name.reserveCapacity(32)
+        while position < bytes.count {
+            let length = Int(bytes[position])
+            guard length & 0xC0 == 0 else { return nil }
+            name.append(UInt8(length))
+            if length == 0 { return (name, position + 1) }
+            guard position + 1 + length <= bytes.count, name.count + length <= 255 else { return nil }
+            for index in (position + 1)...(position + length) {
+                name.append(DNSName.foldCase(bytes[index]))
+            }
+            position += length + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Sourced by Tests/Lab/*_test.sh: a small check counter and dig output readers.
+#
+#   check NAME CMD...             passes when CMD exits 0 (its output is shown on failure);
+#                                 runs in this shell, so CMD may start background jobs
+#   expect_eq NAME ACTUAL WANT    passes when the strings are equal
+#   expect_match NAME TEXT ERE    passes when a line of TEXT matches the extended regex
+#   expect_le NAME ACTUAL LIMIT   passes when the number ACTUAL <= LIMIT (decimals allowed)
+#   t_pass NAME / t_fail NAME [DETAIL...]
+#   t_summary                     prints "lab: N passed, M failed"; returns 1 if M > 0
+#
+#   dig_status OUT                NOERROR, NXDOMAIN, ... from dig's header line
+#   dig_answers OUT TYPE          RDATA of the answer section's TYPE records, one a line
+#   dig_server OUT                what follows ";; SERVER: ", e.g. 203.0.113.53#53(...) (UDP)
+
+T_PASSED=0
+T_FAILED=0
+
+t_pass() {
+    T_PASSED=$((T_PASSED + 1))
+    printf 'ok   %s\n' "$1"
+}
+
+t_fail() {
+    T_FAILED=$((T_FAILED + 1))
+    printf 'FAIL %s\n' "$1"
+    shift
+    local detail
+    for detail in "$@"; do
+        printf '%s\n' "$detail" | sed 's/^/       | /'
+    done
+}
+
+check() {
+    local name=$1 out rc=0
+    shift
+    out=$(mktemp)
+    "$@" >"$out" 2>&1 || rc=$?
+    if ((rc == 0)); then
+        t_pass "$name"
+    else
+        t_fail "$name" "command: $* (exit $rc)" "$(cat "$out")"
+    fi
+    rm -f "$out"
+    return "$rc"
+}
+
+expect_eq() {
+    if [[ $2 == "$3" ]]; then
+        t_pass "$1"
+    else
+        t_fail "$1" "got:  ${2:-<empty>}" "want: $3"
+        return 1
+    fi
+}
+
+expect_match() {
+    if grep -Eq -- "$3" <<<"$2"; then
+        t_pass "$1"
+    else
+        t_fail "$1" "no line matches: $3" "in: ${2:-<empty>}"
+        return 1
+    fi
+}
+
+expect_le() {
+    if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a + 0 <= b + 0) }'; then
+        t_pass "$1"
+    else
+        t_fail "$1" "got $2, limit $3"
+        return 1
+    fi
+}
+
+t_summary() {
+    echo "lab: $T_PASSED passed, $T_FAILED failed"
+    ((T_FAILED == 0))
+}
+
+dig_status() {
+    sed -n 's/^;; ->>HEADER<<- .* status: \([A-Z0-9]*\),.*/\1/p' <<<"$1" | head -n 1
+}
+
+dig_answers() {
+    awk -v type="$2" '
+        /^;; ANSWER SECTION:/ { in_answer = 1; next }
+        in_answer && /^$/     { in_answer = 0 }
+        in_answer && $4 == type {
+            rdata = $5
+            for (i = 6; i <= NF; i++) rdata = rdata " " $i
+            print rdata
+        }' <<<"$1"
+}
+
+dig_server() {
+    sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1
+}

@@ -1,0 +1,22 @@
+# shellcheck shell=bash
+# Sourced. ensure_debian_packages PKG...: installs the packages dpkg does not list as
+# installed, with one `apt-get update` first. CI starts on a fresh machine, so every script
+# installs what it uses instead of trusting what a developer's machine happens to have.
+
+ensure_debian_packages() {
+    local pkg missing=()
+    for pkg in "$@"; do
+        # `dpkg -s` also succeeds for removed-but-configured packages; the status word does not.
+        if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if ((EUID != 0)); then
+        echo "missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
