@@ -27,8 +27,9 @@ public struct ClientQuery: Sendable {
 /// What to do with a datagram a client sent.
 public enum ClientQueryVerdict: Sendable {
     case answer(ClientQuery)
-    /// Answer at once (FORMERR, NOTIMP, REFUSED, BADVERS) without going upstream.
-    case respond([UInt8], DNSResponseCode)
+    /// Answer at once (FORMERR, NOTIMP, REFUSED, BADVERS) without going upstream;
+    /// the question when one could be read.
+    case respond([UInt8], DNSResponseCode, DNSQuestion?)
     /// Not even a DNS header, or a response rather than a query: say nothing,
     /// so we can never be used to reflect traffic.
     case drop(String)

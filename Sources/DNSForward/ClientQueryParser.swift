@@ -8,9 +8,9 @@ public enum ClientQueryParser {
         if header.isResponse { return .drop("QR set: a response, not a query") }
         // RFC 1035 4.1.1: only QUERY is forwarded; NOTIFY/UPDATE/STATUS are not ours to relay.
         guard header.opcode == 0 else {
-            return .respond(ResponseBuilder.headerOnly(for: header, code: .notImplemented), .notImplemented)
+            return .respond(ResponseBuilder.headerOnly(for: header, code: .notImplemented), .notImplemented, nil)
         }
-        let formatError = ClientQueryVerdict.respond(ResponseBuilder.headerOnly(for: header, code: .formatError), .formatError)
+        let formatError = ClientQueryVerdict.respond(ResponseBuilder.headerOnly(for: header, code: .formatError), .formatError, nil)
         guard header.questionCount == 1 else { return formatError }
         let reader = WireReader(bytes: wire)
         guard let (name, nameEnd) = reader.uncompressedName(at: DNSHeader.length),
@@ -37,13 +37,13 @@ public enum ClientQueryParser {
         if let edns, edns.version != 0 {
             // RFC 6891 6.1.3: we speak version 0 only.
             let reply = ResponseBuilder.badVersion(id: header.id, flags: header.flags, question: question)
-            return .respond(reply, .badVersion)
+            return .respond(reply, .badVersion, question)
         }
         if type == DNSRecordType.axfr || type == DNSRecordType.ixfr {
             // Zone transfers need TCP and an authority; a forwarder refuses them.
             let reply = ResponseBuilder.response(id: header.id, flags: header.flags, question: question,
                                                  code: .refused, withOPT: edns != nil, dnssecOK: edns?.dnssecOK ?? false)
-            return .respond(reply, .refused)
+            return .respond(reply, .refused, question)
         }
         let key = CacheKey(name: name, type: type, class: qclass, dnssecOK: edns?.dnssecOK ?? false,
                            checkingDisabled: header.checkingDisabled)

@@ -131,6 +131,9 @@ public final class DNSCache {
         for case let slot? in slots { body(slot.key, slot.answer) }
     }
 
+    /// Every key, for a dump that proceeds in chunks between packets.
+    public var keys: [CacheKey] { Array(index.keys) }
+
     public func entry(for key: CacheKey) -> CachedAnswer? {
         index[key].flatMap { slots[$0]?.answer }
     }

@@ -9,6 +9,7 @@ public final class Forwarder<Client: Sendable> {
     struct Waiter {
         let client: Client
         let query: ClientQuery
+        let receivedAt: ContinuousClock.Instant
     }
 
     /// One upstream query in flight: for a cache key (with the clients waiting
@@ -108,8 +109,9 @@ public final class Forwarder<Client: Sendable> {
             counters.dropped += 1
             logger.debug("dropped client datagram", metadata: ["reason": "\(reason)"])
             return []
-        case .respond(let bytes, let code):
-            return [.reply(to: client, bytes: bytes, code: code, source: .daemon)]
+        case .respond(let bytes, let code, let question):
+            return [.reply(to: client, bytes: bytes,
+                           details: ReplyDetails(code: code, source: .daemon, question: question, receivedAt: now))]
         case .answer(let parsed):
             var query = parsed
             if transport == .tcp {
@@ -124,18 +126,20 @@ public final class Forwarder<Client: Sendable> {
     private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
         if let local = localZones.answer(query) {
             counters.answeredFromZones += 1
-            return [.reply(to: client, bytes: local.bytes, code: local.code, source: .localZone)]
+            return [.reply(to: client, bytes: local.bytes,
+                           details: ReplyDetails(code: local.code, source: .localZone, question: query.question, receivedAt: now))]
         }
         switch cache.lookup(query.key, now: now) {
         case .fresh(let answer):
             counters.answeredFromCache += 1
             return [.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
-                           code: answer.responseCode, source: .cache)]
+                           details: ReplyDetails(code: answer.responseCode, source: .cache, question: query.question,
+                                                 receivedAt: now))]
         case .stale(let answer):
             if let until = answer.serveStaleUntil, now < until {
                 // Upstreams failed for this name moments ago: answer at once and
                 // refresh in the background (RFC 8767 4, failure recheck timer).
-                var actions = [staleReply(answer, for: query, to: client, now: now)]
+                var actions = [staleReply(answer, for: Waiter(client: client, query: query, receivedAt: now), now: now)]
                 if inFlight[query.key] == nil, attempts.count < configuration.maximumInFlight {
                     actions += startAttempt(for: query, waiters: [], now: now)
                 }
@@ -150,17 +154,17 @@ public final class Forwarder<Client: Sendable> {
     private func forward(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
         if let token = inFlight[query.key], attempts[token] != nil {
             guard attempts[token]!.waiters.count < Self.maximumWaitersPerKey else {
-                return [serverFailure(for: query, to: client)]
+                return [serverFailure(for: Waiter(client: client, query: query, receivedAt: now), now: now)]
             }
-            attempts[token]!.waiters.append(Waiter(client: client, query: query))
+            attempts[token]!.waiters.append(Waiter(client: client, query: query, receivedAt: now))
             counters.coalesced += 1
             return []
         }
         guard attempts.count < configuration.maximumInFlight else {
             counters.overloaded += 1
-            return [serverFailure(for: query, to: client)]
+            return [serverFailure(for: Waiter(client: client, query: query, receivedAt: now), now: now)]
         }
-        return startAttempt(for: query, waiters: [Waiter(client: client, query: query)], now: now)
+        return startAttempt(for: query, waiters: [Waiter(client: client, query: query, receivedAt: now)], now: now)
     }
 
     private func startAttempt(for query: ClientQuery, waiters: [Waiter], now: ContinuousClock.Instant) -> [Action] {
@@ -236,7 +240,9 @@ public final class Forwarder<Client: Sendable> {
         for waiter in attempt.waiters {
             let bytes = stored.map { ReplyRenderer.render($0, for: waiter.query, now: now) }
                 ?? ReplyRenderer.personalize(reply, optRange: layout.optRange, for: waiter.query)
-            actions.append(.reply(to: waiter.client, bytes: bytes, code: code, source: .upstream(attempt.upstream)))
+            actions.append(.reply(to: waiter.client, bytes: bytes,
+                                  details: ReplyDetails(code: code, source: .upstream(attempt.upstream),
+                                                        question: waiter.query.question, receivedAt: waiter.receivedAt)))
         }
         return actions
     }
@@ -290,7 +296,7 @@ public final class Forwarder<Client: Sendable> {
         // Every upstream failed. RFC 8767: an expired answer beats SERVFAIL.
         if case .stale(let answer) = cache.lookup(key, now: now) {
             cache.markServeStale(key, until: now + .seconds(Int64(configuration.cache.staleAnswerTTL)))
-            return attempt.waiters.map { staleReply(answer, for: $0.query, to: $0.client, now: now) }
+            return attempt.waiters.map { staleReply(answer, for: $0, now: now) }
         }
         if let first = attempt.waiters.first {
             let wire = ResponseBuilder.response(id: 0, flags: attempt.requestFlags, question: first.query.question,
@@ -299,22 +305,25 @@ public final class Forwarder<Client: Sendable> {
                 _ = store(wire, layout: layout, header: header, key: key, upstream: nil, now: now)
             }
         }
-        return attempt.waiters.map { serverFailure(for: $0.query, to: $0.client) }
+        return attempt.waiters.map { serverFailure(for: $0, now: now) }
     }
 
     // MARK: Replies
 
-    private func serverFailure(for query: ClientQuery, to client: Client) -> Action {
+    private func serverFailure(for waiter: Waiter, now: ContinuousClock.Instant) -> Action {
         counters.serverFailures += 1
-        return .reply(to: client, bytes: ResponseBuilder.serverFailure(for: query), code: .serverFailure, source: .daemon)
+        return .reply(to: waiter.client, bytes: ResponseBuilder.serverFailure(for: waiter.query),
+                      details: ReplyDetails(code: .serverFailure, source: .daemon, question: waiter.query.question,
+                                            receivedAt: waiter.receivedAt))
     }
 
-    private func staleReply(_ answer: CachedAnswer, for query: ClientQuery, to client: Client,
-                            now: ContinuousClock.Instant) -> Action {
+    private func staleReply(_ answer: CachedAnswer, for waiter: Waiter, now: ContinuousClock.Instant) -> Action {
         counters.answeredStale += 1
-        cache.recordStaleHit(query.key)
-        let bytes = ReplyRenderer.render(answer, for: query, now: now, fixedTTL: configuration.cache.staleAnswerTTL)
-        return .reply(to: client, bytes: bytes, code: answer.responseCode, source: .staleCache)
+        cache.recordStaleHit(waiter.query.key)
+        let bytes = ReplyRenderer.render(answer, for: waiter.query, now: now, fixedTTL: configuration.cache.staleAnswerTTL)
+        return .reply(to: waiter.client, bytes: bytes,
+                      details: ReplyDetails(code: answer.responseCode, source: .staleCache, question: waiter.query.question,
+                                            receivedAt: waiter.receivedAt))
     }
 
     /// Caches `reply` if policy allows, with every TTL clamped to the entry's

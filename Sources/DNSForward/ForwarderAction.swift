@@ -2,12 +2,22 @@
 /// socket; the daemon carries these out.
 public enum ForwarderAction<Client>: Sendable where Client: Sendable {
     /// Send `bytes` to the client (UDP: through the raw socket, from the address it targeted).
-    case reply(to: Client, bytes: [UInt8], code: DNSResponseCode, source: AnswerSource)
+    case reply(to: Client, bytes: [UInt8], details: ReplyDetails)
     /// Open a fresh socket to upstream number `upstream`, send `bytes` (framed
     /// with a length over TCP), and report what comes back with `token`.
     case sendUpstream(token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)
     /// The attempt `token` is over: close its socket.
     case closeUpstream(token: UInt64)
+}
+
+/// What a reply answered and how, for the query log and counters.
+public struct ReplyDetails: Sendable {
+    public let code: DNSResponseCode
+    public let source: AnswerSource
+    /// Nil for replies to queries too broken to have one.
+    public let question: DNSQuestion?
+    /// When the query arrived: reply time minus this is the client's latency.
+    public let receivedAt: ContinuousClock.Instant
 }
 
 public enum Transport: String, Sendable {

@@ -60,7 +60,7 @@ public final class EventPoller {
         }
     }
 
-    private func control(_ operation: Int32, _ fd: Int32, token: UInt64, interest: Interest, call: StaticString) throws(SystemCallError) {
+    private func control(_ operation: Int32, _ fd: Int32, token: UInt64, interest: Interest, call: String) throws(SystemCallError) {
         var event = epoll_event()
         event.events = interest.rawValue
         event.data.u64 = token

@@ -20,7 +20,7 @@ public struct OwnedFileDescriptor: ~Copyable, @unchecked Sendable {
         // deinit closes it.
     }
 
-    func setOption(level: Int32, name: Int32, value: Int32, call: StaticString) throws(SystemCallError) {
+    func setOption(level: Int32, name: Int32, value: Int32, call: String) throws(SystemCallError) {
         var value = value
         _ = try systemCallOrThrow(call) {
             setsockopt(rawValue, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
@@ -33,7 +33,7 @@ public struct OwnedFileDescriptor: ~Copyable, @unchecked Sendable {
     }
 }
 
-func makeSocket(family: Int32, type: Int32, protocol: Int32, call: StaticString) throws(SystemCallError) -> OwnedFileDescriptor {
+func makeSocket(family: Int32, type: Int32, protocol: Int32, call: String) throws(SystemCallError) -> OwnedFileDescriptor {
     let fd = try systemCallOrThrow(call) { socket(family, type | Int32(SOCK_CLOEXEC.rawValue), `protocol`) }
     return OwnedFileDescriptor(taking: fd)
 }

@@ -23,7 +23,7 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
 /// `blocking` is false; throws `SystemCallError` naming the call otherwise.
 @inline(__always)
 func systemCall<T: FixedWidthInteger>(
-    _ name: StaticString = #function, wouldBlockIsNil: Bool = false, _ body: () -> T
+    _ name: @autoclosure () -> String = #function, wouldBlockIsNil: Bool = false, _ body: () -> T
 ) throws(SystemCallError) -> T? {
     while true {
         let result = body()
@@ -31,15 +31,15 @@ func systemCall<T: FixedWidthInteger>(
         let error = Glibc.errno
         if error == EINTR { continue }
         if wouldBlockIsNil, error == EAGAIN || error == EWOULDBLOCK { return nil }
-        throw SystemCallError(call: "\(name)", errno: error)
+        throw SystemCallError(call: name(), errno: error)
     }
 }
 
 /// `systemCall` for calls that cannot report EAGAIN.
 @inline(__always)
 func systemCallOrThrow<T: FixedWidthInteger>(
-    _ name: StaticString, _ body: () -> T
+    _ name: @autoclosure () -> String, _ body: () -> T
 ) throws(SystemCallError) -> T {
     // Non-nil: wouldBlockIsNil is false, so every failure throws.
-    try systemCall(name, body)!
+    try systemCall(name(), body)!
 }

@@ -10,29 +10,36 @@ import Glibc
 /// the TPROXY UDP receiver and TCP listener, every client TCP connection and
 /// one socket per upstream attempt.
 final class Daemon {
-    /// Poll tokens: small fixed values, then two tagged ranges.
-    private enum PollToken {
+    /// Poll tokens: small fixed values, then three tagged ranges.
+    enum PollToken {
         static let signals: UInt64 = 0
         static let udpReceiver: UInt64 = 1
         static let tcpListener: UInt64 = 2
+        static let controlListener: UInt64 = 3
         static let upstreamTag: UInt64 = 1 << 62
         static let connectionTag: UInt64 = 2 << 62
+        static let controlTag: UInt64 = 3 << 62
         static let tagMask: UInt64 = 3 << 62
     }
 
-    private let configuration: DaemonConfiguration
-    private let receiver: TransparentUDPReceiver
+    let configuration: DaemonConfiguration
+    let receiver: TransparentUDPReceiver
     private let listener: TransparentTCPListener
+    let controlListener: UnixStreamListener?
     private let sender: RawReplySender
     private let signals: SignalDescriptor
-    private let poller: EventPoller
+    let poller: EventPoller
     let forwarder: Forwarder<ClientContext>
+    let queryLog: QueryLog?
     private var exchanges: [UInt64: UpstreamExchange] = [:]
-    private var connections: [UInt64: ClientConnection] = [:]
-    private var nextConnectionID: UInt64 = 1
+    var connections: [UInt64: ClientConnection] = [:]
+    var controlConnections: [UInt64: ControlConnection] = [:]
+    var destinations = DestinationCounts()
+    var nextConnectionID: UInt64 = 1
     private var lastIdleSweep = ContinuousClock.now
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
-    private let logger: Logger
+    let startedAt = ContinuousClock.now
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+    let logger: Logger
     private var running = true
     private(set) var sendFailures = 0
     private(set) var rejectedConnections = 0
@@ -40,14 +47,19 @@ final class Daemon {
     init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger) throws {
         self.configuration = configuration
         // Signals first: the mask must be in place before anything else runs.
-        signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
+        signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
         sender = try RawReplySender()
         receiver = try TransparentUDPReceiver(port: configuration.port)
         listener = try TransparentTCPListener(port: configuration.port)
+        controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
+        queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
         poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
         try poller.register(receiver.socket.rawValue, token: PollToken.udpReceiver)
         try poller.register(listener.socket.rawValue, token: PollToken.tcpListener)
+        if let controlListener {
+            try poller.register(controlListener.socket.rawValue, token: PollToken.controlListener)
+        }
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
         self.logger = logger
         forwarder = Forwarder(configuration: configuration.forwarder, logger: logger)
@@ -59,6 +71,7 @@ final class Daemon {
             "cache_size": "\(configuration.forwarder.cache.capacity)",
             "zones": "\(localZones.zoneNames.joined(separator: " "))",
             "open_file_limit": "\(fileLimit)",
+            "control": "\(configuration.controlPath ?? "off")", "query_log": "\(configuration.queryLogPath ?? "off")",
         ])
     }
 
@@ -70,11 +83,13 @@ final class Daemon {
                 switch event.token & PollToken.tagMask {
                 case PollToken.upstreamTag: handleUpstream(event, token: event.token & ~PollToken.tagMask)
                 case PollToken.connectionTag: handleConnection(event, id: event.token & ~PollToken.tagMask)
+                case PollToken.controlTag: handleControl(event, id: event.token & ~PollToken.tagMask)
                 default:
                     switch event.token {
                     case PollToken.signals: handleSignals()
                     case PollToken.udpReceiver: drainReceiver()
                     case PollToken.tcpListener: acceptConnections()
+                    case PollToken.controlListener: acceptControlConnections()
                     default: break
                     }
                 }
@@ -88,6 +103,8 @@ final class Daemon {
         }
         for token in Array(exchanges.keys) { closeUpstream(token: token) }
         for id in Array(connections.keys) { closeConnection(id) }
+        for id in Array(controlConnections.keys) { closeControl(id) }
+        queryLog?.close()
         let counters = forwarder.counters
         logger.info("stopped", metadata: [
             "queries": "\(counters.queries)", "cache_hits": "\(counters.answeredFromCache)",
@@ -99,7 +116,7 @@ final class Daemon {
     }
 
     private func waitTimeout() -> Int32 {
-        var timeout: Int32 = connections.isEmpty ? -1 : 1000
+        var timeout: Int32 = connections.isEmpty && controlConnections.isEmpty ? -1 : 1000
         if let deadline = forwarder.nextDeadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             let (seconds, attoseconds) = remaining.components
@@ -114,6 +131,11 @@ final class Daemon {
     private func handleSignals() {
         do {
             while let signal = try signals.next() {
+                if signal == SIGHUP {
+                    // Reload what can change under a running daemon; the cache stays.
+                    if configuration.zonesDirectory != nil { _ = reloadZones() }
+                    continue
+                }
                 logger.info("stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
                 running = false
             }
@@ -131,6 +153,7 @@ final class Daemon {
             do {
                 let count = try receiver.receiveBatch { datagram in
                     let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
+                    destinations.record(datagram.originalDestination.address)
                     perform(forwarder.handleQuery(datagram.payload, from: context, transport: .udp, now: .now))
                 }
                 if count == 0 { return }
@@ -220,6 +243,7 @@ final class Daemon {
                 return
             }
             connection.outstanding += 1
+            destinations.record(connection.originalDestination.address)
             perform(message.withUnsafeBytes { forwarder.handleQuery($0, from: context, transport: .tcp, now: now) })
             guard connections[connection.id] != nil else { return }
         }
@@ -269,6 +293,10 @@ final class Daemon {
         for (id, connection) in connections where connection.lastActivity.duration(to: now) >= configuration.tcpIdleTimeout {
             // RFC 7766 6.2.3: idle connections are closed by the server.
             closeConnection(id)
+        }
+        // A CLI that connects and never asks, or never reads, is let go.
+        for (id, connection) in controlConnections where connection.openedAt.duration(to: now) >= .seconds(60) {
+            closeControl(id)
         }
     }
 
@@ -365,15 +393,16 @@ final class Daemon {
     private func perform(_ actions: [ForwarderAction<ClientContext>]) {
         for action in actions {
             switch action {
-            case .reply(let context, let bytes, let code, let source):
+            case .reply(let context, let bytes, let details):
                 switch context {
                 case .udp(let client, let destination): sendUDPReply(bytes, from: destination, to: client)
                 case .tcp(let connection, _, _): sendTCPReply(bytes, connection: connection)
                 }
+                if let queryLog { queryLog.record(logRecord(context, details)) }
                 if logger.logLevel <= .debug {
                     logger.debug("answered", metadata: [
                         "client": "\(context.client)", "original_destination": "\(context.originalDestination)",
-                        "rcode": "\(code)", "source": "\(source)", "bytes": "\(bytes.count)",
+                        "rcode": "\(details.code)", "source": "\(details.source)", "bytes": "\(bytes.count)",
                     ])
                 }
             case .sendUpstream(let token, let index, let bytes, let transport):
@@ -382,6 +411,21 @@ final class Daemon {
                 closeUpstream(token: token)
             }
         }
+    }
+
+    private func logRecord(_ context: ClientContext, _ details: ReplyDetails) -> QueryLogRecord {
+        var wallClock = timespec()
+        clock_gettime(CLOCK_REALTIME, &wallClock)
+        let answeredFrom: String
+        switch details.source {
+        case .upstream(let index): answeredFrom = "upstream:\(configuration.upstreams[index])"
+        default: answeredFrom = details.source.description
+        }
+        let transport: Transport
+        if case .tcp = context { transport = .tcp } else { transport = .udp }
+        return QueryLogRecord(wallClock: wallClock, client: context.client, originalDestination: context.originalDestination,
+                              transport: transport, question: details.question, code: details.code,
+                              answeredFrom: answeredFrom, latency: details.receivedAt.duration(to: .now))
     }
 
     private func sendUDPReply(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {

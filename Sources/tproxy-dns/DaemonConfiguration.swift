@@ -12,4 +12,8 @@ struct DaemonConfiguration {
     var tcpMaximumOutstanding = 64
     /// Where local zones were loaded from, for reloads.
     var zonesDirectory: String?
+    /// The control socket; nil turns it off.
+    var controlPath: String?
+    /// Query log file, "-" for standard output; nil is off.
+    var queryLogPath: String?
 }

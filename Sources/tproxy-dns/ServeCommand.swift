@@ -65,6 +65,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory of *.zone files answered authoritatively (AA) without going upstream. A broken file stops start-up with FILE:LINE.", valueName: "dir"))
     var zones: String?
 
+    @Option(help: ArgumentHelp("Control socket for `tproxy-dns cache ...` and `zones reload` (mode 0600: only this user).", valueName: "path"))
+    var control: String = ControlOptions.defaultPath
+
+    @Flag(help: "Run without a control socket.")
+    var noControl = false
+
+    @Option(help: ArgumentHelp("Log one line per query (time, client, original destination, name, type, rcode, source, latency) to a file, or - for standard output. Written off the hot path; lines beyond a 65,536-line backlog are dropped and counted.", valueName: "path"))
+    var queryLog: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
     var logLevel: String = "info"
 
@@ -122,6 +131,16 @@ struct ServeCommand: ParsableCommand {
         }
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.zonesDirectory = zones
+        configuration.queryLogPath = queryLog
+        if !noControl {
+            do {
+                try ControlOptions.prepareDirectory(for: control)
+            } catch {
+                printError("tproxy-dns: control socket: \(error)")
+                throw ExitCode(1)
+            }
+            configuration.controlPath = control
+        }
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
         let daemon: Daemon

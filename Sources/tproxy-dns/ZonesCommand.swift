@@ -12,7 +12,7 @@ struct ZonesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zones",
         abstract: "Work with the local authoritative zones `serve --zones` loads.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Reload.self]
     )
 
     struct Check: ParsableCommand {
@@ -51,6 +51,30 @@ struct ZonesCommand: ParsableCommand {
             }
             let zoneWord = summaries.count == 1 ? "zone" : "zones"
             print("\(summaries.count) \(zoneWord), \(zones.recordCount) records: OK")
+        }
+    }
+
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reload",
+            abstract: "Make a running daemon load its --zones directory again (as SIGHUP does).",
+            discussion: """
+            On a broken file the daemon keeps serving the zones it had and this command \
+            prints the daemon's error (FILE:LINE: message) and exits 1.
+            """
+        )
+
+        @OptionGroup var options: ControlOptions
+
+        func run() throws {
+            try options.exchange(ControlRequest(command: .zonesReload)) { reply in
+                guard let done = reply.done else { return }
+                if options.json {
+                    print(String(decoding: ControlCodec.line(done).dropLast(), as: UTF8.self))
+                } else {
+                    print("reloaded \(done.count) \(done.count == 1 ? "zone" : "zones"): \(done.message ?? "")")
+                }
+            }
         }
     }
 }

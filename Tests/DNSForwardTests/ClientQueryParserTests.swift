@@ -26,7 +26,7 @@ struct ClientQueryParserTests {
     @Test("non-QUERY opcodes get NOTIMP echoing ID and opcode", arguments: [UInt16(1), 2, 4, 5, 15])
     func otherOpcodesGetNotImplemented(opcode: UInt16) {
         let query = WireFixtures.query(id: 0xBEEF, name: "example.test", flags: opcode << 11 | 0x0100)
-        guard case .respond(let reply, let code) = classify(query) else {
+        guard case .respond(let reply, let code, _) = classify(query) else {
             Issue.record("expected a response")
             return
         }
@@ -40,7 +40,7 @@ struct ClientQueryParserTests {
     @Test("question counts other than one get FORMERR", arguments: [UInt16(0), 2])
     func questionCount(count: UInt16) {
         let query = WireFixtures.query(id: 9, name: "example.test", questionCount: count)
-        guard case .respond(let reply, .formatError) = classify(query) else {
+        guard case .respond(let reply, .formatError, _) = classify(query) else {
             Issue.record("expected FORMERR")
             return
         }
@@ -50,7 +50,7 @@ struct ClientQueryParserTests {
 
     @Test func truncatedQuestionGetsFormatError() {
         let query = Array(WireFixtures.query(id: 10, name: "example.test").dropLast(3))
-        guard case .respond(_, .formatError) = classify(query) else {
+        guard case .respond(_, .formatError, _) = classify(query) else {
             Issue.record("expected FORMERR")
             return
         }
@@ -59,7 +59,7 @@ struct ClientQueryParserTests {
     @Test func labelRunningPastTheEndGetsFormatError() {
         // Header + a label claiming 63 octets with 3 present.
         let query = WireFixtures.word(11) + WireFixtures.word(0x0100) + WireFixtures.word(1) + [0, 0, 0, 0, 0, 0] + [63, 0x61, 0x62, 0x63]
-        guard case .respond(_, .formatError) = classify(query) else {
+        guard case .respond(_, .formatError, _) = classify(query) else {
             Issue.record("expected FORMERR")
             return
         }
@@ -67,7 +67,7 @@ struct ClientQueryParserTests {
 
     @Test func zoneTransfersAreRefusedWithTheQuestion() {
         let query = WireFixtures.query(id: 12, name: "example.test", type: 252)
-        guard case .respond(let reply, .refused) = classify(query) else {
+        guard case .respond(let reply, .refused, _) = classify(query) else {
             Issue.record("expected REFUSED")
             return
         }
@@ -113,7 +113,7 @@ struct ClientQueryParserTests {
             }
             switch classify(bytes) {
             case .drop: #expect(bytes.count < 12 || bytes[2] & 0x80 != 0)
-            case .respond(let reply, _): #expect(reply.count >= 12 && reply[2] & 0x80 != 0)
+            case .respond(let reply, _, _): #expect(reply.count >= 12 && reply[2] & 0x80 != 0)
             case .answer(let query): #expect(query.wire == bytes)
             }
         }

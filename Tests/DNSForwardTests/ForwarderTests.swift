@@ -41,7 +41,7 @@ final class ForwarderHarness {
 
     static func replies(_ actions: [Action]) -> [(client: String, bytes: [UInt8], code: DNSResponseCode, source: AnswerSource)] {
         actions.compactMap {
-            if case .reply(let client, let bytes, let code, let source) = $0 { return (client, bytes, code, source) }
+            if case .reply(let client, let bytes, let details) = $0 { return (client, bytes, details.code, details.source) }
             return nil
         }
     }

@@ -12,6 +12,12 @@
 #   dig_status OUT                NOERROR, NXDOMAIN, ... from dig's header line
 #   dig_answers OUT TYPE          RDATA of the answer section's TYPE records, one a line
 #   dig_server OUT                what follows ";; SERVER: ", e.g. 203.0.113.53#53(...) (UDP)
+#   dig_flags OUT                 the header flags, e.g. "qr rd ra"
+#   dig_ttl OUT SECTION TYPE      TTL of the first TYPE record in SECTION (ANSWER, AUTHORITY)
+#   dig_msg_size OUT              the number after ";; MSG SIZE  rcvd:"
+#
+#   expect_between NAME ACTUAL LOW HIGH   passes when LOW <= ACTUAL <= HIGH (numbers)
+#   wait_until SECONDS CMD...     runs CMD every 0.2 s until it succeeds; fails after SECONDS
 
 T_PASSED=0
 T_FAILED=0
@@ -72,6 +78,26 @@ expect_le() {
     fi
 }
 
+expect_between() {
+    if awk -v a="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(a != "" && a + 0 >= lo + 0 && a + 0 <= hi + 0) }'; then
+        t_pass "$1"
+    else
+        t_fail "$1" "got ${2:-<empty>}, want $3..$4"
+        return 1
+    fi
+}
+
+wait_until() {
+    local deadline
+    deadline=$(awk -v now="$(date +%s.%N)" -v t="$1" 'BEGIN { printf "%.3f", now + t }')
+    shift
+    while :; do
+        "$@" && return 0
+        awk -v now="$(date +%s.%N)" -v end="$deadline" 'BEGIN { exit !(now < end) }' || return 1
+        sleep 0.2
+    done
+}
+
 t_summary() {
     echo "lab: $T_PASSED passed, $T_FAILED failed"
     ((T_FAILED == 0))
@@ -94,4 +120,19 @@ dig_answers() {
 
 dig_server() {
     sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1
+}
+
+dig_flags() {
+    sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$1" | head -n 1
+}
+
+dig_ttl() {
+    awk -v section="$2" -v type="$3" '
+        $0 ~ "^;; " section " SECTION:" { inside = 1; next }
+        inside && /^$/                  { inside = 0 }
+        inside && $4 == type            { print $2; exit }' <<<"$1"
+}
+
+dig_msg_size() {
+    sed -n 's/^;; MSG SIZE  rcvd: \([0-9]*\).*/\1/p' <<<"$1" | head -n 1
 }
