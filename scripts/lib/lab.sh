@@ -58,6 +58,7 @@
 # LAB_DAEMON_UPSTREAMS (the daemon's --upstream values, space-separated; default
 # "198.51.100.53 [2001:db8:2::53]:53").
 # Set after lab_up: LAB_RUN (run dir: knot.conf, *.pid, knotd.log, daemon.log).
+# Set by lab_start_daemon: LAB_CONTROL (the daemon's control socket, in the run dir).
 
 LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LAB_ID=${LAB_ID:-tpd$$}
@@ -493,7 +494,11 @@ lab_start_daemon() {
     local upstream list upstreams=()
     read -r -a list <<<"${LAB_DAEMON_UPSTREAMS:-$LAB_UPSTREAM_V4 [$LAB_UPSTREAM_V6]:53}"
     for upstream in "${list[@]}"; do upstreams+=(--upstream "$upstream"); done
-    local cmd=("$bin" serve --port "$DAEMON_PORT" "${upstreams[@]}" "$@")
+    # Each lab's daemon gets its own control socket, so labs can run side by side.
+    local control=(--control "$LAB_RUN/control.sock") arg
+    for arg in "$@"; do [[ $arg == --control || $arg == --no-control ]] && control=(); done
+    LAB_CONTROL=$LAB_RUN/control.sock
+    local cmd=("$bin" serve --port "$DAEMON_PORT" "${upstreams[@]}" "${control[@]}" "$@")
     echo "--- $(date +%T) ${cmd[*]}" >>"$LAB_RUN/daemon.log"
     ip netns exec "$(lab_ns gw)" "${cmd[@]}" >>"$LAB_RUN/daemon.log" 2>&1 &
     pid=$!
@@ -571,6 +576,7 @@ lab_spawn_stop() {
     lab_spawn_status=
     [[ -n $LAB_RUN && -f $LAB_RUN/spawn-$1.pid ]] || return 0
     lab__stop_pid "$(cat "$LAB_RUN/spawn-$1.pid")" "$1"
+    # shellcheck disable=SC2034 # for the caller
     lab_spawn_status=$lab__stopped_status
     rm -f "$LAB_RUN/spawn-$1.pid"
 }
