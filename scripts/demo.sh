@@ -18,19 +18,27 @@ if [[ -z ${TPROXY_DNS_BIN:-} ]]; then
     TPROXY_DNS_BIN="$(swift build -c release --show-bin-path)/tproxy-dns"
 fi
 
-ask() { # SERVER TYPE
+ask() { # SERVER NAME TYPE
     echo
-    echo "client\$ dig @$1 example.test $2"
-    lab_exec client dig +tries=1 +time=3 +noall +answer +stats "@$1" example.test "$2" |
+    echo "client\$ dig @$1 $2 $3"
+    lab_exec client dig +tries=1 +time=3 +noall +answer +stats "@$1" "$2" "$3" |
         grep -v -e '^;; WHEN:' -e '^$'
 }
 
 demo() {
     lab_up
     lab_start_upstream
-    lab_start_daemon # with its default options
-    ask "$LAB_DECOY_V4" A
-    ask "$LAB_DECOY_V6" AAAA
+    lab_start_daemon --zones zones/local
+    ask "$LAB_DECOY_V4" example.test A
+    ask "$LAB_DECOY_V6" example.test AAAA
+    sleep 1
+    ask "$LAB_DECOY_V4" example.test A
+    echo "(answered from the cache: the TTL has gone down)"
+    ask "$LAB_DECOY_V6" router.lan A
+    echo "(answered from the local zone in zones/local)"
+    echo
+    echo "gateway\$ tproxy-dns cache dump"
+    lab_exec gw "$TPROXY_DNS_BIN" cache dump --control "$LAB_CONTROL"
     echo
     echo "DNS packets that reached the decoy host itself: $(lab_decoy_dns_packets)"
     echo "(it runs no DNS server; tproxy-dns on the gateway answered in its name)"
