@@ -46,6 +46,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
+        .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns"]),
     ],
     swiftLanguageModes: [.v6]
 )

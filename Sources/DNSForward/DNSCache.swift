@@ -27,7 +27,8 @@ public final class DNSCache {
         var referenced: Bool
     }
 
-    public let configuration: CacheConfiguration
+    /// TTL policy may change at run time; `capacity` is fixed at creation.
+    public internal(set) var configuration: CacheConfiguration
     public private(set) var counters = Counters()
     private var slots: [Slot?] = []
     private var index: [CacheKey: Int] = [:]

@@ -53,7 +53,7 @@ public final class Forwarder<Client: Sendable> {
     /// must not grow memory without bound).
     static var maximumWaitersPerKey: Int { 1024 }
 
-    public let configuration: ForwarderConfiguration
+    public private(set) var configuration: ForwarderConfiguration
     public private(set) var counters = Counters()
     public let cache: DNSCache
     let selector: UpstreamSelector
@@ -78,12 +78,31 @@ public final class Forwarder<Client: Sendable> {
                                     probeInterval: configuration.upstreamProbeInterval, logger: logger)
     }
 
+    /// Applies settings that can change under a running daemon (SIGHUP): TTL
+    /// policy, timeouts, reply size, in-flight limit. Upstreams and cache size
+    /// need a restart; their values in `new` are ignored. Returns the names of
+    /// settings that differ but were not applied.
+    @discardableResult
+    public func reconfigure(_ new: ForwarderConfiguration) -> [String] {
+        var ignored: [String] = []
+        if new.upstreamNames != configuration.upstreamNames { ignored.append("upstream") }
+        if new.upstreamPolicy != configuration.upstreamPolicy { ignored.append("upstream-policy") }
+        if new.cache.capacity != configuration.cache.capacity { ignored.append("cache-size") }
+        var applied = new
+        applied.upstreamNames = configuration.upstreamNames
+        applied.upstreamPolicy = configuration.upstreamPolicy
+        applied.cache.capacity = configuration.cache.capacity
+        configuration = applied
+        cache.configuration = applied.cache
+        return ignored
+    }
+
     /// Upstream queries outstanding, probes included.
     public var inFlightCount: Int { attempts.count }
     public var upstreamHealth: [UpstreamHealth] {
         selector.health.enumerated().map { index, state in
             UpstreamHealth(name: configuration.upstreamNames[index], isDown: state.isDown, queries: state.queries,
-                           failures: state.failures, smoothedRTT: state.smoothedRTT)
+                           failures: state.failures, smoothedRTT: state.smoothedRTT, latency: state.latency)
         }
     }
 
@@ -357,4 +376,5 @@ public struct UpstreamHealth: Sendable {
     public let queries: Int
     public let failures: Int
     public let smoothedRTT: Duration?
+    public let latency: LatencyHistogram
 }

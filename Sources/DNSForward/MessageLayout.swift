@@ -38,7 +38,11 @@ public struct MessageLayout: Sendable {
                 offset = rdataStart + Int(rdataLength)
                 guard offset <= wire.count else { return nil }
                 if type == 41 {
-                    guard section == .additional, optRange == nil else { return nil }
+                    // RFC 6891 6.1.2: OPT's owner is the root, one zero octet. Found by
+                    // fuzzing: ldns accepts any owner, and ReplyRenderer patches the UDP
+                    // size at a fixed offset from the record's start, which with a longer
+                    // owner overwrote the name and type and corrupted the cached reply.
+                    guard section == .additional, optRange == nil, ownerEnd == start + 1 else { return nil }
                     optRange = start..<offset
                     continue
                 }

@@ -32,9 +32,11 @@ enum ReplyRenderer {
         }
         if let optRange {
             if query.hasEDNS {
-                // Advertise our own buffer size, not the upstream's.
+                // Advertise our own buffer size, not the upstream's, and echo the
+                // client's DO bit whatever the upstream did (RFC 3225 3).
                 wire[optRange.lowerBound + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
                 wire[optRange.lowerBound + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
+                wire[optRange.lowerBound + 7] = (wire[optRange.lowerBound + 7] & 0x7F) | (query.dnssecOK ? 0x80 : 0)
             } else {
                 // RFC 6891 7: no OPT in a response to a query without one.
                 wire.removeSubrange(optRange)
@@ -42,6 +44,12 @@ enum ReplyRenderer {
                 wire[10] = UInt8(additional >> 8)
                 wire[11] = UInt8(truncatingIfNeeded: additional)
             }
+        } else if query.hasEDNS {
+            // RFC 6891 7: an EDNS query gets an OPT back, even if the upstream sent none.
+            wire += ResponseBuilder.opt(dnssecOK: query.dnssecOK)
+            let additional = (UInt16(wire[10]) << 8 | UInt16(wire[11])) &+ 1
+            wire[10] = UInt8(additional >> 8)
+            wire[11] = UInt8(truncatingIfNeeded: additional)
         }
         if wire.count > query.maximumReply {
             let header = wire.withUnsafeBytes { DNSHeader(wire: $0) } ?? DNSHeader(id: query.id, flags: 0x8000)

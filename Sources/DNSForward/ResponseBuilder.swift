@@ -66,4 +66,16 @@ public enum ResponseBuilder {
             return cut + opt
         }
     }
+
+    /// REFUSED for a client we do not serve (RFC 1035 4.1.1), echoing its
+    /// question; nil when the datagram gets no answer at all (not a query).
+    public static func refusal(forQuery wire: UnsafeRawBufferPointer) -> [UInt8]? {
+        switch ClientQueryParser.classify(wire) {
+        case .drop: return nil
+        case .respond(let bytes, _, _): return bytes
+        case .answer(let query):
+            return response(id: query.id, flags: query.requestFlags, question: query.question, code: .refused,
+                            withOPT: query.hasEDNS, dnssecOK: query.dnssecOK, recursionAvailable: false)
+        }
+    }
 }

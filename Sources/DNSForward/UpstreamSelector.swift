@@ -20,6 +20,7 @@ final class UpstreamSelector {
         var nextProbe: ContinuousClock.Instant?
         var queries = 0
         var failures = 0
+        var latency = LatencyHistogram()
     }
 
     let policy: UpstreamPolicy
@@ -62,6 +63,7 @@ final class UpstreamSelector {
         var state = health[index]
         state.consecutiveFailures = 0
         state.smoothedRTT = state.smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
+        state.latency.record(rtt)
         if state.isDown {
             state.isDown = false
             state.nextProbe = nil

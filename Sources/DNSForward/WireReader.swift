@@ -28,13 +28,53 @@ struct WireReader {
                 guard total <= 255 else { return nil }
                 position += length + 1
             case 0xC0:
-                return position + 2 <= bytes.count ? position + 2 : nil
+                guard position + 2 <= bytes.count,
+                      pointerChainIsBackward(from: position, nameStart: offset, total: total) else { return nil }
+                return position + 2
             default:
                 // 0x40 and 0x80 label types are obsolete/undefined (RFC 6891 5).
                 return nil
             }
         }
         return nil
+    }
+
+    /// Whether the pointer at `pointer` (inside the name that starts at
+    /// `nameStart`) leads, hop by hop, strictly backwards and never into the
+    /// header, to a name that ends in the message. Found by fuzzing: ldns
+    /// accepts forward, self and header pointers, so such upstream replies were
+    /// cached and relayed byte for byte. Forward ones break clients that follow
+    /// RFC 1035 4.1.4 ("a prior occurrence"); header ones change meaning when
+    /// ReplyRenderer rewrites the ID and flags (a pointer to the ID's low byte
+    /// became a 0x34-octet label). The question, at offset 12, thus can't be
+    /// compressed, which personalize's in-place question copy relies on.
+    /// Each hop lands below the last, so the walk ends.
+    private func pointerChainIsBackward(from pointer: Int, nameStart: Int, total: Int) -> Bool {
+        var limit = nameStart
+        var position = pointer
+        var total = total
+        while true {
+            let target = Int(bytes[position] & 0x3F) << 8 | Int(bytes[position + 1])
+            guard target >= DNSHeader.length, target < limit else { return false }
+            limit = target
+            position = target
+            labels: while true {
+                guard position < bytes.count else { return false }
+                let length = Int(bytes[position])
+                switch length & 0xC0 {
+                case 0x00:
+                    if length == 0 { return true }
+                    total += length + 1
+                    guard total <= 255 else { return false }
+                    position += length + 1
+                case 0xC0:
+                    guard position + 2 <= bytes.count else { return false }
+                    break labels
+                default:
+                    return false
+                }
+            }
+        }
     }
 
     /// An uncompressed name at `offset`, lowercased for use as a key, and its end.
@@ -48,7 +88,10 @@ struct WireReader {
             guard length & 0xC0 == 0 else { return nil }
             name.append(UInt8(length))
             if length == 0 { return (name, position + 1) }
-            guard position + 1 + length <= bytes.count, name.count + length <= 255 else { return nil }
+            // RFC 1035 3.1: 255 octets at most, the root's zero octet included;
+            // + 1 keeps room for it. Found by fuzzing: without it a 256-octet
+            // name passed and was forwarded upstream.
+            guard position + 1 + length <= bytes.count, name.count + length + 1 <= 255 else { return nil }
             for index in (position + 1)...(position + length) {
                 name.append(DNSName.foldCase(bytes[index]))
             }

@@ -37,6 +37,10 @@ public final class RawReplySender {
     /// ipv6's descriptor, readable without borrowing the non-copyable optional.
     private let ipv6Descriptor: Int32?
     private let buffer: UnsafeMutableRawBufferPointer
+    private let batch4 = RawSendBatch()
+    private let batch6 = RawSendBatch()
+    /// Failures of a flush forced by a full batch, reported with the next `flush`.
+    private var deferredFailures: [(Int, RawSendError)] = []
 
     public init() throws(SystemCallError) {
         // IPPROTO_RAW implies IP_HDRINCL (and its IPv6 equivalent): we write the IP header.
@@ -85,6 +89,43 @@ public final class RawReplySender {
             }
         } catch {
             throw .system(error)
+        }
+    }
+
+    /// Queues a reply for the next `flush()`; a reply too large for a batch
+    /// slot, or arriving when the batch is full, is sent at once. Errors that
+    /// surface only at send time are reported by `flush` with `ordinal`.
+    public func enqueue(_ payload: UnsafeRawBufferPointer, from source: IPEndpoint, to destination: IPEndpoint,
+                        ordinal: Int) throws(RawSendError) {
+        let isV4 = destination.address.isIPv4
+        if !isV4, ipv6Descriptor == nil { throw .familyUnavailable(ipv4: false) }
+        let batch = isV4 ? batch4 : batch6
+        guard payload.count + UDPDatagramBuilder.headerLength(ipv4: isV4) <= batch.slotSize else {
+            try send(payload, from: source, to: destination)
+            return
+        }
+        if batch.isFull { flush(batch, isV4: isV4) { deferredFailures.append(($0, $1)) } }
+        do {
+            try batch.append(payload, from: source, to: destination, ordinal: ordinal)
+        } catch {
+            throw .build(error)
+        }
+    }
+
+    /// Sends every queued reply (one sendmmsg per family) and reports the ones
+    /// the kernel refused, by the ordinal they were queued with.
+    public func flush(_ failure: (Int, RawSendError) -> Void) {
+        for (ordinal, error) in deferredFailures { failure(ordinal, error) }
+        deferredFailures.removeAll()
+        flush(batch4, isV4: true, failure)
+        flush(batch6, isV4: false, failure)
+    }
+
+    private func flush(_ batch: RawSendBatch, isV4: Bool, _ failure: (Int, RawSendError) -> Void) {
+        guard batch.count > 0 else { return }
+        guard let fd = isV4 ? ipv4.rawValue : ipv6Descriptor else { return }
+        batch.flush(on: fd, call: isV4 ? "sendmmsg(raw IPv4)" : "sendmmsg(raw IPv6)") { ordinal, error in
+            failure(ordinal, .system(error))
         }
     }
 }

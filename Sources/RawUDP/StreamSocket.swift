@@ -64,32 +64,43 @@ public final class StreamSocket {
     }
 }
 
-/// The TCP side of interception: the same TPROXY rule delivers port-53 TCP
-/// connections here. An accepted socket's local address already is the server
-/// the client dialled, so replies need no raw socket.
-public final class TransparentTCPListener {
+/// A listening TCP socket. With `transparent`, it is the TCP side of
+/// interception: the same TPROXY rule delivers port-53 connections here, and an
+/// accepted socket's local address already is the server the client dialled,
+/// so replies need no raw socket.
+public final class TCPListener {
     public let socket: OwnedFileDescriptor
 
-    public init(port: UInt16, backlog: Int32 = 1024) throws(SystemCallError) {
-        var dualStack = true
-        var fd: OwnedFileDescriptor
+    /// Listens on every address of both families (IPv4 only where IPv6 is off).
+    public convenience init(port: UInt16, transparent: Bool, backlog: Int32 = 1024) throws(SystemCallError) {
         do {
-            fd = try makeSocket(family: AF_INET6, type: Int32(SOCK_STREAM.rawValue), protocol: 0, call: "socket(AF_INET6, SOCK_STREAM)")
+            try self.init(endpoint: IPEndpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port),
+                          transparent: transparent, backlog: backlog)
         } catch where error.errno == EAFNOSUPPORT {
-            dualStack = false
-            fd = try makeSocket(family: AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0, call: "socket(AF_INET, SOCK_STREAM)")
+            try self.init(endpoint: IPEndpoint(address: .v4(IPv4Address(0)), port: port),
+                          transparent: transparent, backlog: backlog)
         }
+    }
+
+    public init(endpoint: IPEndpoint, transparent: Bool = false, backlog: Int32 = 1024) throws(SystemCallError) {
+        let isV6 = !endpoint.address.isIPv4
+        let fd = try makeSocket(family: isV6 ? AF_INET6 : AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0,
+                                call: isV6 ? "socket(AF_INET6, SOCK_STREAM)" : "socket(AF_INET, SOCK_STREAM)")
         try fd.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, call: "setsockopt(SO_REUSEADDR)")
-        try fd.setOption(level: SOL_IP, name: CRawUDP_IP_TRANSPARENT, value: 1, call: "setsockopt(IP_TRANSPARENT)")
-        if dualStack {
-            try fd.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 0, call: "setsockopt(IPV6_V6ONLY)")
-            try fd.setOption(level: Int32(IPPROTO_IPV6), name: CRawUDP_IPV6_TRANSPARENT, value: 1, call: "setsockopt(IPV6_TRANSPARENT)")
+        let anyV6 = endpoint.address == .v6(IPv6Address(high: 0, low: 0))
+        if isV6 {
+            try fd.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: anyV6 ? 0 : 1, call: "setsockopt(IPV6_V6ONLY)")
+        }
+        if transparent {
+            try fd.setOption(level: SOL_IP, name: CRawUDP_IP_TRANSPARENT, value: 1, call: "setsockopt(IP_TRANSPARENT)")
+            if isV6 {
+                try fd.setOption(level: Int32(IPPROTO_IPV6), name: CRawUDP_IPV6_TRANSPARENT, value: 1, call: "setsockopt(IPV6_TRANSPARENT)")
+            }
         }
         try fd.setNonBlocking()
-        let local = IPEndpoint(address: dualStack ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0)), port: port)
         let raw = fd.rawValue
-        _ = try local.withSockaddr { address, length throws(SystemCallError) in
-            try systemCallOrThrow("bind(TCP)") { bind(raw, address, length) }
+        _ = try endpoint.withSockaddr { address, length throws(SystemCallError) in
+            try systemCallOrThrow("bind(TCP \(endpoint))") { bind(raw, address, length) }
         }
         _ = try systemCallOrThrow("listen") { listen(raw, backlog) }
         socket = fd

@@ -27,8 +27,10 @@ public final class TransparentUDPReceiver {
     public let socket: OwnedFileDescriptor
     public private(set) var drops = ReceiverDropCounts()
     public let isDualStack: Bool
+    private var isIPv4Socket: Bool { boundFamily == AF_INET }
+    private let boundFamily: Int32
 
-    private let batchSize: Int
+    public let batchSize: Int
     private let slotSize: Int
     private let payloads: UnsafeMutableRawBufferPointer
     private let controls: UnsafeMutableRawBufferPointer
@@ -39,32 +41,41 @@ public final class TransparentUDPReceiver {
 
     /// Binds [::]:port (or 0.0.0.0:port where IPv6 is unavailable) with the
     /// options TPROXY needs. Needs CAP_NET_ADMIN for IP_TRANSPARENT.
-    public init(port: UInt16, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
-        var dualStack = true
-        var fd: OwnedFileDescriptor
+    public convenience init(port: UInt16, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
         do {
-            fd = try makeSocket(family: AF_INET6, type: Int32(SOCK_DGRAM.rawValue), protocol: 0, call: "socket(AF_INET6, SOCK_DGRAM)")
+            try self.init(bindingTo: IPEndpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port),
+                          batchSize: batchSize, slotSize: slotSize)
         } catch where error.errno == EAFNOSUPPORT {
-            dualStack = false
-            fd = try makeSocket(family: AF_INET, type: Int32(SOCK_DGRAM.rawValue), protocol: 0, call: "socket(AF_INET, SOCK_DGRAM)")
+            try self.init(bindingTo: IPEndpoint(address: .v4(IPv4Address(0)), port: port),
+                          batchSize: batchSize, slotSize: slotSize)
         }
+    }
+
+    /// Binds `endpoint`, which may be an address this host does not own
+    /// (IP_TRANSPARENT allows it): the wildcard for the TPROXY receiver, or one
+    /// spoofed source for `--reply-via socket-per-source`.
+    public init(bindingTo endpoint: IPEndpoint, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
+        let isV6 = !endpoint.address.isIPv4
+        let dualStack = endpoint.address == .v6(IPv6Address(high: 0, low: 0))
+        let fd = try makeSocket(family: isV6 ? AF_INET6 : AF_INET, type: Int32(SOCK_DGRAM.rawValue), protocol: 0,
+                                call: isV6 ? "socket(AF_INET6, SOCK_DGRAM)" : "socket(AF_INET, SOCK_DGRAM)")
         try fd.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, call: "setsockopt(SO_REUSEADDR)")
         try fd.setOption(level: SOL_IP, name: CRawUDP_IP_TRANSPARENT, value: 1, call: "setsockopt(IP_TRANSPARENT)")
         try fd.setOption(level: SOL_IP, name: CRawUDP_IP_RECVORIGDSTADDR, value: 1, call: "setsockopt(IP_RECVORIGDSTADDR)")
-        if dualStack {
-            try fd.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 0, call: "setsockopt(IPV6_V6ONLY)")
+        if isV6 {
+            try fd.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: dualStack ? 0 : 1, call: "setsockopt(IPV6_V6ONLY)")
             try fd.setOption(level: Int32(IPPROTO_IPV6), name: CRawUDP_IPV6_TRANSPARENT, value: 1, call: "setsockopt(IPV6_TRANSPARENT)")
             try fd.setOption(level: Int32(IPPROTO_IPV6), name: CRawUDP_IPV6_RECVORIGDSTADDR, value: 1, call: "setsockopt(IPV6_RECVORIGDSTADDR)")
         }
         // Best effort: a larger queue absorbs bursts from many LAN clients.
         try? fd.setOption(level: SOL_SOCKET, name: SO_RCVBUF, value: 4 << 20, call: "setsockopt(SO_RCVBUF)")
         try fd.setNonBlocking()
-        let local = IPEndpoint(address: dualStack ? .v6(IPv6Address(high: 0, low: 0)) : .v4(IPv4Address(0)), port: port)
-        _ = try local.withSockaddr { address, length throws(SystemCallError) in
-            try systemCallOrThrow("bind") { bind(fd.rawValue, address, length) }
+        _ = try endpoint.withSockaddr { address, length throws(SystemCallError) in
+            try systemCallOrThrow("bind(\(endpoint))") { bind(fd.rawValue, address, length) }
         }
         socket = fd
         isDualStack = dualStack
+        boundFamily = isV6 ? AF_INET6 : AF_INET
 
         self.batchSize = batchSize
         self.slotSize = slotSize
@@ -123,5 +134,20 @@ public final class TransparentUDPReceiver {
             body(InterceptedDatagram(client: client, originalDestination: destination, payload: payload))
         }
         return Int(count)
+    }
+
+    /// Sends one datagram from this socket's bound address (socket-per-source replies).
+    public func send(_ payload: UnsafeRawBufferPointer, to destination: IPEndpoint) throws(SystemCallError) {
+        let fd = socket.rawValue
+        // A v4 destination on a v6 socket must be written as a mapped address.
+        var target = destination
+        if !isIPv4Socket, case .v4(let v4) = destination.address {
+            target = IPEndpoint(address: .v6(IPv6Address(mapping: v4)), port: destination.port)
+        }
+        _ = try target.withSockaddr { address, length throws(SystemCallError) in
+            try systemCallOrThrow("sendto(\(destination))") {
+                sendto(fd, payload.baseAddress, payload.count, Int32(MSG_DONTWAIT), address, length)
+            }
+        }
     }
 }

@@ -104,6 +104,12 @@ struct DaemonStats: Codable {
         var receiveDropsNoOriginalDestination: Int
     }
 
+    struct Admission: Codable {
+        var refused: Int
+        var ignored: Int
+        var rateLimited: Int
+    }
+
     struct QueryLog: Codable {
         var enabled: Bool
         var written: Int
@@ -120,6 +126,9 @@ struct DaemonStats: Codable {
     var transport: Transport
     var queryLog: QueryLog
     var zones: [String]
+    /// Answers sent, by response code (NOERROR, NXDOMAIN, ...).
+    var responseCodes: [String: Int]
+    var admission: Admission
 }
 
 enum ControlCodec {

@@ -204,7 +204,10 @@ extension Daemon {
                              replySendFailures: sendFailures, receiveDropsTruncated: receiver.drops.truncated,
                              receiveDropsNoOriginalDestination: receiver.drops.missingOriginalDestination),
             queryLog: .init(enabled: queryLog != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
-            zones: forwarder.localZones.zoneNames)
+            zones: forwarder.localZones.zoneNames,
+            responseCodes: Dictionary(uniqueKeysWithValues: responseCodes.map { ($0.key.description, $0.value) }),
+            admission: .init(refused: admission.counters.refused, ignored: admission.counters.ignored,
+                             rateLimited: admission.counters.rateLimited))
     }
 
     /// Loads the zones directory again; on any error the zones in service stay.

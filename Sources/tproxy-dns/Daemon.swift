@@ -16,16 +16,27 @@ final class Daemon {
         static let udpReceiver: UInt64 = 1
         static let tcpListener: UInt64 = 2
         static let controlListener: UInt64 = 3
+        static let metricsListener: UInt64 = 4
         static let upstreamTag: UInt64 = 1 << 62
         static let connectionTag: UInt64 = 2 << 62
         static let controlTag: UInt64 = 3 << 62
         static let tagMask: UInt64 = 3 << 62
     }
 
-    let configuration: DaemonConfiguration
+    private(set) var configuration: DaemonConfiguration
     let receiver: TransparentUDPReceiver
-    private let listener: TransparentTCPListener
+    private let listener: TCPListener
     let controlListener: UnixStreamListener?
+    let metricsListener: TCPListener?
+    var metricsConnections: [UInt64: MetricsConnection] = [:]
+    var admission: ClientAdmission
+    /// UDP replies queued on the raw sender since the last flush, by ordinal.
+    private var pendingReplies: [(bytes: [UInt8], source: IPEndpoint, client: IPEndpoint)] = []
+    var sourceSockets: [TransparentUDPReceiver] = []
+    var sourceSocketIndex: [IPEndpoint: Int] = [:]
+    var responseCodes: [DNSResponseCode: Int] = [:]
+    /// Re-reads the settings (the --config file and the flags) on SIGHUP.
+    private let reload: (() throws -> DaemonConfiguration)?
     private let sender: RawReplySender
     private let signals: SignalDescriptor
     let poller: EventPoller
@@ -44,14 +55,18 @@ final class Daemon {
     private(set) var sendFailures = 0
     private(set) var rejectedConnections = 0
 
-    init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger) throws {
+    init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger,
+         reload: (() throws -> DaemonConfiguration)? = nil) throws {
         self.configuration = configuration
+        self.reload = reload
+        admission = configuration.admission
         // Signals first: the mask must be in place before anything else runs.
         signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
         sender = try RawReplySender()
         receiver = try TransparentUDPReceiver(port: configuration.port)
-        listener = try TransparentTCPListener(port: configuration.port)
+        listener = try TCPListener(port: configuration.port, transparent: true)
         controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
+        metricsListener = try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) }
         queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
         poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
@@ -59,6 +74,9 @@ final class Daemon {
         try poller.register(listener.socket.rawValue, token: PollToken.tcpListener)
         if let controlListener {
             try poller.register(controlListener.socket.rawValue, token: PollToken.controlListener)
+        }
+        if let metricsListener {
+            try poller.register(metricsListener.socket.rawValue, token: PollToken.metricsListener)
         }
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
         self.logger = logger
@@ -72,6 +90,8 @@ final class Daemon {
             "zones": "\(localZones.zoneNames.joined(separator: " "))",
             "open_file_limit": "\(fileLimit)",
             "control": "\(configuration.controlPath ?? "off")", "query_log": "\(configuration.queryLogPath ?? "off")",
+            "metrics": "\(configuration.metricsEndpoint.map(\.description) ?? "off")",
+            "allow": "\(configuration.admission.allowed.map(\.description).joined(separator: " "))",
         ])
     }
 
@@ -82,28 +102,40 @@ final class Daemon {
             try poller.wait(timeoutMilliseconds: waitTimeout()) { event in
                 switch event.token & PollToken.tagMask {
                 case PollToken.upstreamTag: handleUpstream(event, token: event.token & ~PollToken.tagMask)
-                case PollToken.connectionTag: handleConnection(event, id: event.token & ~PollToken.tagMask)
-                case PollToken.controlTag: handleControl(event, id: event.token & ~PollToken.tagMask)
+                case PollToken.connectionTag:
+                    let id = event.token & ~PollToken.tagMask
+                    if id & Self.sourceSocketIDBit != 0 {
+                        drainSourceSocket(Int(id & ~Self.sourceSocketIDBit))
+                    } else {
+                        handleConnection(event, id: id)
+                    }
+                case PollToken.controlTag:
+                    let id = event.token & ~PollToken.tagMask
+                    if id & Self.metricsIDBit != 0 { handleMetrics(event, id: id) } else { handleControl(event, id: id) }
                 default:
                     switch event.token {
                     case PollToken.signals: handleSignals()
-                    case PollToken.udpReceiver: drainReceiver()
+                    case PollToken.udpReceiver: drain(receiver)
                     case PollToken.tcpListener: acceptConnections()
                     case PollToken.controlListener: acceptControlConnections()
+                    case PollToken.metricsListener: acceptMetricsConnections()
                     default: break
                     }
                 }
             }
             let now = ContinuousClock.now
             perform(forwarder.expire(now: now))
+            flushReplies()
             if lastIdleSweep.duration(to: now) >= .seconds(1) {
                 lastIdleSweep = now
                 closeIdleConnections(now: now)
             }
         }
+        flushReplies()
         for token in Array(exchanges.keys) { closeUpstream(token: token) }
         for id in Array(connections.keys) { closeConnection(id) }
         for id in Array(controlConnections.keys) { closeControl(id) }
+        for id in Array(metricsConnections.keys) { closeMetrics(id) }
         queryLog?.close()
         let counters = forwarder.counters
         logger.info("stopped", metadata: [
@@ -116,7 +148,7 @@ final class Daemon {
     }
 
     private func waitTimeout() -> Int32 {
-        var timeout: Int32 = connections.isEmpty && controlConnections.isEmpty ? -1 : 1000
+        var timeout: Int32 = connections.isEmpty && controlConnections.isEmpty && metricsConnections.isEmpty ? -1 : 1000
         if let deadline = forwarder.nextDeadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             let (seconds, attoseconds) = remaining.components
@@ -132,8 +164,7 @@ final class Daemon {
         do {
             while let signal = try signals.next() {
                 if signal == SIGHUP {
-                    // Reload what can change under a running daemon; the cache stays.
-                    if configuration.zonesDirectory != nil { _ = reloadZones() }
+                    reloadSettings()
                     continue
                 }
                 logger.info("stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
@@ -147,16 +178,28 @@ final class Daemon {
 
     // MARK: UDP clients
 
-    private func drainReceiver() {
+    func drain(_ receiver: TransparentUDPReceiver) {
         // Bounded so a flood on the receiver cannot starve upstream replies.
         for _ in 0..<8 {
             do {
                 let count = try receiver.receiveBatch { datagram in
-                    let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
-                    destinations.record(datagram.originalDestination.address)
-                    perform(forwarder.handleQuery(datagram.payload, from: context, transport: .udp, now: .now))
+                    let now = ContinuousClock.now
+                    switch admission.admit(datagram.client.address, now: now) {
+                    case .admit:
+                        let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
+                        destinations.record(datagram.originalDestination.address)
+                        perform(forwarder.handleQuery(datagram.payload, from: context, transport: .udp, now: now))
+                    case .refuse:
+                        if let refusal = ResponseBuilder.refusal(forQuery: datagram.payload) {
+                            sendUDPReply(refusal, from: datagram.originalDestination, to: datagram.client)
+                            responseCodes[.refused, default: 0] += 1
+                        }
+                    case .drop:
+                        break
+                    }
                 }
-                if count == 0 { return }
+                // A short batch means the queue is empty: don't spend a syscall to hear EAGAIN.
+                if count < receiver.batchSize { return }
             } catch {
                 logger.warning("receiving queries failed", metadata: ["error": "\(error)"])
                 return
@@ -175,6 +218,11 @@ final class Daemon {
             } catch {
                 logger.warning("accepting a TCP connection failed", metadata: ["error": "\(error)"])
                 return
+            }
+            // Outside --allow: no TCP service at all (closing is the TCP form of refusing).
+            guard admission.isAllowed(stream.remote.address) else {
+                _ = admission.admit(stream.remote.address, now: .now)
+                continue
             }
             guard connections.count < configuration.tcpMaximumConnections else {
                 // Dropping the socket closes it: better one refused client than none served.
@@ -241,6 +289,9 @@ final class Daemon {
             guard let header = message.withUnsafeBytes({ DNSHeader(wire: $0) }), !header.isResponse else {
                 closeConnection(connection.id)
                 return
+            }
+            if admission.rateLimiter != nil, admission.admit(connection.stream.remote.address, now: now) != .admit {
+                continue
             }
             connection.outstanding += 1
             destinations.record(connection.originalDestination.address)
@@ -398,6 +449,7 @@ final class Daemon {
                 case .udp(let client, let destination): sendUDPReply(bytes, from: destination, to: client)
                 case .tcp(let connection, _, _): sendTCPReply(bytes, connection: connection)
                 }
+                responseCodes[details.code, default: 0] += 1
                 if let queryLog { queryLog.record(logRecord(context, details)) }
                 if logger.logLevel <= .debug {
                     logger.debug("answered", metadata: [
@@ -428,9 +480,85 @@ final class Daemon {
                               answeredFrom: answeredFrom, latency: details.receivedAt.duration(to: .now))
     }
 
-    private func sendUDPReply(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {
+    /// SIGHUP: re-read the settings and zones; the cache stays. Settings that
+    /// only take effect at start are named in the log.
+    private func reloadSettings() {
+        if let reload {
+            do {
+                let new = try reload()
+                var needsRestart = forwarder.reconfigure(new.forwarder)
+                if new.port != configuration.port { needsRestart.append("port") }
+                if new.controlPath != configuration.controlPath { needsRestart.append("control") }
+                if new.queryLogPath != configuration.queryLogPath { needsRestart.append("query-log") }
+                if new.metricsEndpoint != configuration.metricsEndpoint { needsRestart.append("metrics") }
+                if new.tcpMaximumConnections != configuration.tcpMaximumConnections { needsRestart.append("tcp-max-connections") }
+                if new.replyVia != configuration.replyVia { needsRestart.append("reply-via") }
+                var admission = new.admission
+                admission.carryOver(from: self.admission)
+                self.admission = admission
+                var applied = new
+                applied.port = configuration.port
+                applied.upstreams = configuration.upstreams
+                applied.controlPath = configuration.controlPath
+                applied.queryLogPath = configuration.queryLogPath
+                applied.metricsEndpoint = configuration.metricsEndpoint
+                applied.tcpMaximumConnections = configuration.tcpMaximumConnections
+                applied.replyVia = configuration.replyVia
+                applied.forwarder = forwarder.configuration
+                configuration = applied
+                logger.notice("configuration reloaded", metadata: [
+                    "allow": "\(admission.allowed.map(\.description).joined(separator: " "))",
+                    "needs_restart": "\(needsRestart.isEmpty ? "none" : needsRestart.joined(separator: " "))",
+                ])
+            } catch {
+                logger.error("configuration reload failed; previous settings kept", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        if configuration.zonesDirectory != nil { _ = reloadZones() }
+    }
+
+    /// Sends the queued raw replies; one that exceeds the route's MTU goes
+    /// again truncated (TC), so the client retries over TCP.
+    private func flushReplies() {
+        guard !pendingReplies.isEmpty else { return }
+        var failures: [(ordinal: Int, error: RawSendError)] = []
+        sender.flush { failures.append(($0, $1)) }
+        for failure in failures {
+            let reply = pendingReplies[failure.ordinal]
+            if failure.error.isTooLarge, let truncated = ResponseBuilder.truncated(reply: reply.bytes),
+               truncated.count < reply.bytes.count, sendDirectly(truncated, from: reply.source, to: reply.client) {
+                continue
+            }
+            sendFailures += 1
+            logger.warning("sending reply failed", metadata: ["client": "\(reply.client)", "error": "\(failure.error)"])
+        }
+        pendingReplies.removeAll(keepingCapacity: true)
+    }
+
+    private func sendDirectly(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) -> Bool {
         do {
             try bytes.withUnsafeBytes { try sender.send($0, from: source, to: client) }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func sendUDPReply(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {
+        do {
+            switch configuration.replyVia {
+            case .raw:
+                let ordinal = pendingReplies.count
+                try bytes.withUnsafeBytes { try sender.enqueue($0, from: source, to: client, ordinal: ordinal) }
+                pendingReplies.append((bytes, source, client))
+            case .socketPerSource:
+                let socket = try sourceSocket(for: source)
+                try bytes.withUnsafeBytes { try socket.send($0, to: client) }
+            }
+        } catch let error as SystemCallError where error.errno == EMSGSIZE {
+            guard let truncated = ResponseBuilder.truncated(reply: bytes), truncated.count < bytes.count else { return }
+            sendUDPReply(truncated, from: source, to: client)
         } catch let error as RawSendError where error.isTooLarge {
             // Larger than the route's MTU: the kernel does not fragment our own
             // headers, so send header + question with TC and let the client use TCP.
@@ -445,10 +573,12 @@ final class Daemon {
 
 enum DaemonError: Error, CustomStringConvertible {
     case queryTooLarge
+    case tooManySourceSockets(Int)
 
     var description: String {
         switch self {
         case .queryTooLarge: return "query over 65,535 bytes cannot be framed for TCP"
+        case .tooManySourceSockets(let limit): return "more than \(limit) spoofed sources: socket-per-source is out of sockets"
         }
     }
 }

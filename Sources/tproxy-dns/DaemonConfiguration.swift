@@ -3,6 +3,15 @@ import RawUDP
 
 /// Everything `serve` decided from its flags.
 struct DaemonConfiguration {
+    /// How UDP replies leave with the targeted address as their source.
+    enum ReplyPath: String, CaseIterable {
+        /// One IPPROTO_RAW socket per family; we write the IP and UDP headers.
+        case raw
+        /// An IP_TRANSPARENT UDP socket bound to each spoofed source (the usual
+        /// relay technique), kept for comparison in the benchmark.
+        case socketPerSource = "socket-per-source"
+    }
+
     var port: UInt16
     var upstreams: [IPEndpoint]
     var forwarder: ForwarderConfiguration
@@ -16,4 +25,8 @@ struct DaemonConfiguration {
     var controlPath: String?
     /// Query log file, "-" for standard output; nil is off.
     var queryLogPath: String?
+    /// Prometheus metrics over HTTP; nil is off.
+    var metricsEndpoint: IPEndpoint?
+    var replyVia = ReplyPath.raw
+    var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
 }

@@ -12,13 +12,20 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Run the forwarder on the port the TPROXY rule points at.",
         discussion: """
-        Needs CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_RAW (raw reply sockets). \
-        Point an nftables rule such as `meta l4proto { udp, tcp } th dport 53 tproxy to :5353 \
-        meta mark set 1` at --port, with `ip rule add fwmark 1 lookup 100` and `ip route add \
-        local 0.0.0.0/0 dev lo table 100` (and the IPv6 equivalents). UDP and TCP are both \
-        served on --port. Stops cleanly on SIGINT or SIGTERM.
+        Needs CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_RAW (raw reply sockets). Point an \
+        nftables rule such as `meta l4proto { udp, tcp } th dport 53 tproxy to :5353 meta mark \
+        set 1` at --port, with `ip rule add fwmark 1 lookup 100` and `ip route add local \
+        0.0.0.0/0 dev lo table 100` (and the IPv6 equivalents); `tproxy-dns rules` prints them. \
+        UDP and TCP are both served on --port.
+
+        Every option can also be set in a --config file under its long name (`cache-size = \
+        50000`); flags given on the command line win. SIGHUP re-reads the config file and the \
+        zones without dropping the cache; SIGINT and SIGTERM stop the daemon cleanly.
         """
     )
+
+    @Option(help: ArgumentHelp("Read settings from this file (keys are these options' long names); flags override it.", valueName: "file"))
+    var config: String?
 
     @Option(help: "Port the TPROXY rule delivers to, UDP and TCP. Not 53: the daemon must not shadow a local resolver.")
     var port: UInt16 = 5353
@@ -62,6 +69,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "TCP client connections open at once; more are closed at accept.")
     var tcpMaxConnections: Int = 512
 
+    @Option(help: ArgumentHelp("Clients allowed to use the daemon (CIDR). Repeat for several. Default: private and ULA ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1), so a WAN-facing gateway is never an open resolver.", valueName: "cidr"))
+    var allow: [String] = []
+
+    @Option(help: ArgumentHelp("What clients outside --allow get: refuse (a REFUSED answer) or drop (silence).", valueName: "action"))
+    var refusedAction: String = ClientAdmission.RefusedAction.refuse.rawValue
+
+    @Option(help: ArgumentHelp("Queries per second each client address may send (burst: twice that); more are dropped. Off by default.", valueName: "qps"))
+    var rateLimit: Double?
+
     @Option(help: ArgumentHelp("Directory of *.zone files answered authoritatively (AA) without going upstream. A broken file stops start-up with FILE:LINE.", valueName: "dir"))
     var zones: String?
 
@@ -74,11 +90,22 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Log one line per query (time, client, original destination, name, type, rcode, source, latency) to a file, or - for standard output. Written off the hot path; lines beyond a 65,536-line backlog are dropped and counted.", valueName: "path"))
     var queryLog: String?
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9153 or [::1]:9153 (GET /metrics).", valueName: "address"))
+    var metrics: String?
+
+    @Option(help: ArgumentHelp("After opening its sockets, drop root and run as this user (e.g. nobody). Zone files must be readable by it.", valueName: "user"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("How UDP replies get the targeted address as source: raw (one raw socket, headers built by tproxy-dns) or socket-per-source (a transparent UDP socket bound per spoofed address; for comparison).", valueName: "path"))
+    var replyVia: String = DaemonConfiguration.ReplyPath.raw.rawValue
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
     var logLevel: String = "info"
 
     func validate() throws {
-        guard !upstream.isEmpty else { throw ValidationError("give at least one --upstream") }
+        // With a config file, checks run once the file and the flags are merged.
+        guard config == nil else { return }
+        guard !upstream.isEmpty else { throw ValidationError("--upstream: give at least one upstream") }
         for text in upstream where IPEndpoint(text, defaultPort: 53) == nil {
             throw ValidationError("--upstream \(text): not an IP address with optional port (use [v6]:port)")
         }
@@ -93,10 +120,42 @@ struct ServeCommand: ParsableCommand {
         guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout must be positive") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections must be positive") }
+        for text in allow where IPPrefix(text) == nil {
+            throw ValidationError("--allow \(text): not a CIDR prefix like 192.0.2.0/24 or 2001:db8::/32")
+        }
+        guard ClientAdmission.RefusedAction(rawValue: refusedAction) != nil else {
+            throw ValidationError("--refused-action \(refusedAction): use refuse or drop")
+        }
+        if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
+        if let metrics, IPEndpoint(metrics, defaultPort: 9153) == nil {
+            throw ValidationError("--metrics \(metrics): not an address like 127.0.0.1:9153 or [::1]:9153")
+        }
+        if let user, user.isEmpty { throw ValidationError("--user must name a user") }
+        guard DaemonConfiguration.ReplyPath(rawValue: replyVia) != nil else {
+            throw ValidationError("--reply-via \(replyVia): use raw or socket-per-source")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel): unknown level") }
     }
 
     func run() throws {
+        let settings: ServeCommand
+        do {
+            settings = try resolved()
+        } catch let error as ConfigFileError {
+            printError("tproxy-dns: config: \(error)")
+            throw ExitCode(1)
+        }
+        try settings.start(reloadingFrom: config)
+    }
+
+    /// This command with its --config file merged in (flags win), validated.
+    func resolved() throws -> ServeCommand {
+        guard let config else { return self }
+        return try ServeConfiguration.merge(file: config, commandLine: ServeConfiguration.commandLineArguments())
+    }
+
+    /// Starts the daemon with these (merged) settings; `configPath` is re-read on SIGHUP.
+    private func start(reloadingFrom configPath: String?) throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -104,6 +163,69 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "tproxy-dns")
+        var localZones = LocalZones.empty
+        if let zones {
+            do {
+                localZones = try LocalZones.load(directory: zones)
+            } catch {
+                printError("tproxy-dns: zone error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        var account: ProcessIdentity.Account?
+        if let user {
+            do {
+                account = try ProcessIdentity.lookup(user: user)
+            } catch {
+                printError("tproxy-dns: --user \(user): \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if !noControl {
+            do {
+                try ControlOptions.prepareDirectory(for: control)
+            } catch {
+                // Without root the directory is usually what fails first; say what matters.
+                if ProcessIdentity.effectiveUserID != 0 {
+                    printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (control socket directory: \(error))")
+                    throw ExitCode(77)
+                }
+                printError("tproxy-dns: control socket: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let configuration = daemonConfiguration()
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger,
+                                reload: configPath.map { path in
+                                    { try ServeConfiguration.merge(file: path, commandLine: ServeConfiguration.commandLineArguments())
+                                        .daemonConfiguration() }
+                                })
+        } catch let error as SystemCallError where error.isPermissionDenied {
+            printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
+            throw ExitCode(77)
+        } catch let error as SystemCallError where error.errno == EADDRINUSE {
+            printError("tproxy-dns: address in use (\(error)); pick another --port, or stop the daemon already running")
+            throw ExitCode(1)
+        } catch {
+            printError("tproxy-dns: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        if let account {
+            do {
+                try ProcessIdentity.become(account)
+                logger.info("dropped privileges", metadata: ["user": "\(account.name)", "uid": "\(account.userID)"])
+            } catch {
+                printError("tproxy-dns: dropping privileges to \(account.name) failed: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        try daemon.run()
+    }
+
+    /// The runtime settings these options describe. Only call on validated options.
+    func daemonConfiguration() -> DaemonConfiguration {
         let upstreams = upstream.compactMap { IPEndpoint($0, defaultPort: 53) }
         var cache = CacheConfiguration()
         cache.capacity = cacheSize
@@ -120,43 +242,20 @@ struct ServeCommand: ParsableCommand {
             cache: cache
         )
         forwarder.maximumUDPReply = maxUDPSize
-        var localZones = LocalZones.empty
-        if let zones {
-            do {
-                localZones = try LocalZones.load(directory: zones)
-            } catch {
-                printError("tproxy-dns: zone error: \(error)")
-                throw ExitCode(1)
-            }
-        }
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
-        configuration.zonesDirectory = zones
-        configuration.queryLogPath = queryLog
-        if !noControl {
-            do {
-                try ControlOptions.prepareDirectory(for: control)
-            } catch {
-                printError("tproxy-dns: control socket: \(error)")
-                throw ExitCode(1)
-            }
-            configuration.controlPath = control
-        }
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger)
-        } catch let error as SystemCallError where error.isPermissionDenied {
-            printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
-            throw ExitCode(77)
-        } catch let error as SystemCallError where error.errno == EADDRINUSE {
-            printError("tproxy-dns: port \(port) is already in use (\(error)); pick another --port")
-            throw ExitCode(1)
-        } catch {
-            printError("tproxy-dns: cannot start: \(error)")
-            throw ExitCode(1)
-        }
-        try daemon.run()
+        configuration.zonesDirectory = zones
+        configuration.queryLogPath = queryLog
+        configuration.controlPath = noControl ? nil : control
+        configuration.metricsEndpoint = metrics.flatMap { IPEndpoint($0, defaultPort: 9153) }
+        configuration.replyVia = DaemonConfiguration.ReplyPath(rawValue: replyVia) ?? .raw
+        let prefixes = allow.compactMap { IPPrefix($0) }
+        configuration.admission = ClientAdmission(
+            allowed: prefixes.isEmpty ? IPPrefix.privateRanges : prefixes,
+            refusedAction: ClientAdmission.RefusedAction(rawValue: refusedAction) ?? .refuse,
+            rateLimit: rateLimit)
+        return configuration
     }
 }
 

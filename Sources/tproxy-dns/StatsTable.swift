@@ -42,6 +42,13 @@ enum StatsTable {
         })
         out += "original destinations (the servers clients asked)\n"
         out += table(header: ["address", "queries"], rows: stats.originalDestinations.map { [$0.address, "\($0.queries)"] })
+        out += "answers by response code\n"
+        out += table(header: ["rcode", "answers"], rows: stats.responseCodes.sorted { $0.value > $1.value }.map { [$0.key, "\($0.value)"] })
+        section("access", [
+            ("refused (not allowed)", "\(stats.admission.refused)"),
+            ("ignored (not allowed)", "\(stats.admission.ignored)"),
+            ("rate limited", "\(stats.admission.rateLimited)"),
+        ])
         section("transport", [
             ("tcp connections", "\(stats.transport.tcpConnections)"),
             ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),

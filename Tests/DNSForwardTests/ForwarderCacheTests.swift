@@ -203,3 +203,27 @@ struct DNSCacheTests {
         #expect(cache.count == 0 && cache.bytes == 0)
     }
 }
+
+@Suite("Replies for EDNS clients")
+struct ReplyOPTTests {
+    typealias H = ForwarderHarness
+
+    @Test func opTIsAddedWhenTheUpstreamSentNone() throws {
+        let lab = H()
+        let sent = try #require(H.sent(lab.query(WireFixtures.query(id: 1, name: "noopt.test", ednsSize: 1232))))
+        let answer = WireFixtures.response(id: WireFixtures.header(sent.bytes).id, name: "noopt.test", answers: [[1, 2, 3, 4]])
+        let out = try #require(H.replies(lab.reply(answer, token: sent.token)).first)
+        #expect(WireFixtures.header(out.bytes).ar == 1)
+        #expect(Array(out.bytes.suffix(11)) == WireFixtures.opt(udpSize: 1232))
+    }
+
+    @Test func clientsDOBitIsEchoedEvenIfTheUpstreamDroppedIt() throws {
+        let lab = H()
+        var query = WireFixtures.query(id: 1, name: "nodo.test", ednsSize: 1232)
+        query[query.count - 4] = 0x80
+        let sent = try #require(H.sent(lab.query(query)))
+        let answer = WireFixtures.response(id: WireFixtures.header(sent.bytes).id, name: "nodo.test", answers: [[1, 2, 3, 4]], ednsSize: 4096)
+        let out = try #require(H.replies(lab.reply(answer, token: sent.token)).first)
+        #expect(Array(out.bytes.suffix(11)) == WireFixtures.opt(udpSize: 1232, dnssecOK: true))
+    }
+}

@@ -56,6 +56,7 @@ main() {
 
     echo "# 1. a positive answer is cached: one upstream query, TTL ages"
     local name=cache-1-$$.wild.example.test out t1 t2 ttl1 ttl2 negttl1 nodatattl1 mark elapsed
+    mark=$(lab_daemon_log_lines)
     out=$(dig_client "@$DECOY4" "$name" A)
     t1=$(now)
     ttl1=$(dig_ttl "$out" ANSWER A)
@@ -63,6 +64,8 @@ main() {
     expect_eq "first query: TTL as the zone has it" "$ttl1" 3600
     expect_eq "first query: relayed with AA cleared and RA set" "$(dig_flags "$out")" "qr rd ra"
     expect_eq "first query: the upstream saw 1 query" "$(lab_upstream_udp_queries)" 1
+    expect_match "first query: debug log says source=upstream, original_destination=$DECOY4:53" \
+        "$(lab_daemon_log_since "$mark" | grep ' answered$')" "original_destination=$DECOY4:53 .*source=upstream[01] "
 
     # Negative answers start ageing now too (part 2), so one sleep serves both.
     out=$(dig_client "@$DECOY4" "nx-1-$$.example.test" A)
@@ -87,6 +90,8 @@ main() {
     expect_eq "second query: flags still qr rd ra" "$(dig_flags "$out")" "qr rd ra"
     expect_eq "second query: the upstream still saw 1 query for the name" "$(lab_upstream_udp_queries)" 3
     expect_eq "second query: daemon log says source=cache" "$(sources_since "$mark")" "source=cache "
+    expect_match "second query: with original_destination=$DECOY4:53" \
+        "$(lab_daemon_log_since "$mark" | grep ' answered$')" "original_destination=$DECOY4:53 "
 
     echo "# 2. negative answers are cached for the RFC 2308 time"
     mark=$(lab_daemon_log_lines)
@@ -120,25 +125,41 @@ main() {
     expect_eq "no EDNS: same key as EDNS without DO, from the cache" "$(lab_upstream_udp_queries)" 5
     expect_match "no EDNS: no OPT in the reply" "$out" 'ADDITIONAL: 0$'
 
-    echo "# 4. identical queries in flight are coalesced"
+    echo "# 4. identical queries in flight are coalesced, each client still gets its own reply"
     # All upstreams silent: the daemon's first attempt is dropped; the retry to the next
-    # upstream 1 s later gets through. Five clients ask the same name meanwhile.
-    local coalesced=coalesce-$$.wild.example.test i before pids=() ok=0
+    # upstream 1 s later gets through. Five clients ask for medium.example.test TXT (about
+    # 690 bytes) meanwhile, with different EDNS sizes, letter case and address families.
+    local i before pids=() variants=(
+        "+noedns @$DECOY4 medium.example.test"
+        "@$DECOY4 medium.example.test"
+        "@$DECOY6 MEDIUM.Example.TEST"
+        "+bufsize=512 @$DECOY6 medium.example.test"
+        "@$DECOY6 medium.example.test"
+    )
     before=$(lab_upstream_udp_queries)
     check "upstreams silenced" lab_silence_upstream
-    for i in 1 2 3 4 5; do
-        dig_client +time=5 "@$DECOY4" "$coalesced" A >"$LAB_RUN/coalesce-$i.out" &
+    for i in "${!variants[@]}"; do
+        # shellcheck disable=SC2086 # each variant is several dig arguments
+        dig_client +time=5 +ignore ${variants[$i]} TXT >"$LAB_RUN/coalesce-$i.out" &
         pids+=($!)
     done
     sleep 0.5
     check "upstreams heard again" lab_unsilence_upstream
     for i in "${!pids[@]}"; do wait "${pids[$i]}"; done
-    for i in 1 2 3 4 5; do
-        [[ $(dig_answers "$(cat "$LAB_RUN/coalesce-$i.out")" A) == "$WILDCARD_A" ]] && ok=$((ok + 1))
-    done
-    expect_eq "coalesced: all 5 clients answered" "$ok" 5
-    expect_eq "coalesced: 2 upstream queries (1 dropped + 1 answered), not 10" \
+    expect_eq "coalesced: 2 upstream queries for 5 clients (1 dropped + 1 answered), not 10" \
         "$(($(lab_upstream_udp_queries) - before))" 2
+    local c=()
+    for i in "${!variants[@]}"; do c+=("$(cat "$LAB_RUN/coalesce-$i.out")"); done
+    expect_match "coalesced, no EDNS: TC (690 > 512)" "$(dig_flags "${c[0]}")" '(^| )tc( |$)'
+    expect_match "coalesced, no EDNS: no OPT" "${c[0]}" 'ADDITIONAL: 0$'
+    expect_eq "coalesced, EDNS 1232: 3 records" "$(dig_answers "${c[1]}" TXT | wc -l)" 3
+    expect_match "coalesced, EDNS 1232: OPT" "${c[1]}" '^; EDNS: version: 0,'
+    expect_eq "coalesced, mixed case over IPv6: 3 records" "$(dig_answers "${c[2]}" TXT | wc -l)" 3
+    expect_match "coalesced, mixed case: the client's own case in the question" "${c[2]}" \
+        '^;MEDIUM\.Example\.TEST\.[[:space:]]+IN[[:space:]]+TXT$'
+    expect_match "coalesced, EDNS 512: TC" "$(dig_flags "${c[3]}")" '(^| )tc( |$)'
+    expect_match "coalesced, EDNS 512: OPT" "${c[3]}" '^; EDNS: version: 0,'
+    expect_eq "coalesced, EDNS 1232 over IPv6: 3 records" "$(dig_answers "${c[4]}" TXT | wc -l)" 3
 
     echo "# 5. caps: --max-negative-ttl $NEGATIVE_CAP, --max-ttl $POSITIVE_CAP, --servfail-ttl $SERVFAIL_TTL"
     lab_stop_daemon 2>/dev/null

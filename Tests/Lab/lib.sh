@@ -8,6 +8,7 @@
 #   expect_le NAME ACTUAL LIMIT   passes when the number ACTUAL <= LIMIT (decimals allowed)
 #   t_pass NAME / t_fail NAME [DETAIL...]
 #   t_summary                     prints "lab: N passed, M failed"; returns 1 if M > 0
+#   t_note TEXT                   prints TEXT indented under the check lines
 #
 #   dig_status OUT                NOERROR, NXDOMAIN, ... from dig's header line
 #   dig_answers OUT TYPE          RDATA of the answer section's TYPE records, one a line
@@ -96,6 +97,11 @@ wait_until() {
         awk -v now="$(date +%s.%N)" -v end="$deadline" 'BEGIN { exit !(now < end) }' || return 1
         sleep 0.2
     done
+}
+
+t_note() {
+    local line
+    while IFS= read -r line; do printf '     %s\n' "$line"; done <<<"$1"
 }
 
 t_summary() {

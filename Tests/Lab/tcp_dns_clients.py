@@ -4,6 +4,8 @@
     tcp_dns_clients.py SERVER concurrent [--clients 50] [--idle silent|half] [--idle-wait 8]
     tcp_dns_clients.py SERVER pipeline [--count 3]
     tcp_dns_clients.py SERVER limit --hold N
+    tcp_dns_clients.py SERVER slowreader [--queries 300] [--hold 2]
+    tcp_dns_clients.py SERVER malformed
 
 concurrent  opens --clients connections at once; one of them is idle (silent: sends nothing;
             half: sends one byte of a length prefix), the others each send one query for
@@ -19,6 +21,19 @@ limit       holds --hold idle connections open, then tries one more connection w
             query; then closes the held ones and tries again. Prints:
                 over the limit: closed without an answer      (or: answered)
                 after releasing: answered                     (or: no answer (...))
+
+slowreader  pipelines --queries queries for big.example.test TXT (about 1.7 KB answers each)
+            on a connection with a small receive buffer and reads nothing for --hold s;
+            meanwhile asks one query on a fresh connection. Then reads what the server
+            still sends (until EOF or 2 s of silence). Prints:
+                other client: answered in 0.01 s        (or: no answer (...))
+                slow reader: read 41 answers, then EOF   (or: then silence)
+
+malformed   on one connection each: an empty frame, a 5-byte frame, a response (QR=1), 40
+            random bytes as a frame; each followed by a good query. Prints per case:
+                malformed empty: then the good query answered     (or: connection closed / ...)
+            and finally, on a fresh connection:
+                fresh connection: answered
 
 Names asked: tcp-<tag>-<n>.wild.example.test A (the lab zone's wildcard: 198.51.100.99).
 """
@@ -226,6 +241,69 @@ def limit(args):
     return 0
 
 
+def slowreader(args):
+    family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+    slow = socket.socket(family, socket.SOCK_STREAM)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
+    slow.settimeout(TIMEOUT)
+    slow.connect((args.server, 53))
+    slow.sendall(b"".join(framed(query(n, "big.example.test", qtype=16)) for n in range(args.queries)))
+    time.sleep(0.5)
+    start = time.monotonic()
+    problem = ask(args.server, 0x7777, f"tcp-{os.getpid()}-beside-slow.wild.example.test")
+    took = time.monotonic() - start
+    print("other client: " + (f"answered in {took:.2f} s" if problem is None else f"no answer ({problem})"))
+    time.sleep(max(0.0, args.hold - 0.5 - took))
+    answers, end = 0, "silence"
+    slow.settimeout(2)
+    try:
+        while answers < args.queries:
+            recv_message(slow)
+            answers += 1
+        end = "all answered"
+    except EOFError:
+        end = "EOF"
+    except socket.timeout:
+        end = "silence"
+    except OSError as error:
+        end = f"{type(error).__name__}: {error}"
+    slow.close()
+    print(f"slow reader: read {answers} answers, then {end}")
+    return 0
+
+
+def malformed(args):
+    good_id = 0x6161
+    cases = {
+        "empty": framed(b""),
+        "short": framed(b"\x12\x34\x01\x00\x00"),
+        "response": framed(struct.pack("!HHHHHH", 0x4242, 0x8180, 1, 0, 0, 0)
+                           + encode_name("example.test") + struct.pack("!HH", 1, 1)),
+        "random": framed(random.Random(53).randbytes(40)),
+    }
+    for case, frame in cases.items():
+        name = f"tcp-{os.getpid()}-after-{case}.wild.example.test"
+        outcome = "no result"
+        try:
+            with connect(args.server) as sock:
+                sock.sendall(frame + framed(query(good_id, name)))
+                while True:
+                    rid, rcode, qname, addresses = parse(recv_message(sock))
+                    if rid == good_id:
+                        ok = rcode == 0 and addresses == ["198.51.100.99"]
+                        outcome = "then the good query answered" if ok else f"good query: rcode={rcode} a={addresses}"
+                        break
+                    # A reply to the malformed frame itself (FORMERR, say) may come first.
+        except EOFError:
+            outcome = "connection closed"
+        except (OSError, ValueError, struct.error) as error:
+            outcome = f"{type(error).__name__}: {error}"
+        print(f"malformed {case}: {outcome}")
+    problem = ask(args.server, 0x6262, f"tcp-{os.getpid()}-fresh.wild.example.test")
+    print("fresh connection: " + ("answered" if problem is None else f"no answer ({problem})"))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("server")
@@ -238,8 +316,14 @@ def main():
     p.add_argument("--count", type=int, default=3)
     l = sub.add_parser("limit")
     l.add_argument("--hold", type=int, required=True)
+    s = sub.add_parser("slowreader")
+    s.add_argument("--queries", type=int, default=300)
+    s.add_argument("--hold", type=float, default=2.0)
+    sub.add_parser("malformed")
     args = parser.parse_args()
-    return {"concurrent": concurrent, "pipeline": pipeline, "limit": limit}[args.scenario](args)
+    scenarios = {"concurrent": concurrent, "pipeline": pipeline, "limit": limit, "slowreader": slowreader,
+                 "malformed": malformed}
+    return scenarios[args.scenario](args)
 
 
 if __name__ == "__main__":

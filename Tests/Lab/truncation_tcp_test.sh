@@ -41,12 +41,14 @@ big_rrset() {
     done
 }
 
-# expect_truncated LABEL OUT LIMIT: TC=1, the question, no answer, at most LIMIT bytes.
+# expect_truncated LABEL OUT LIMIT: TC=1, the question, no records (but OPT), at most LIMIT
+# bytes.
 expect_truncated() {
-    local label=$1 out=$2 limit=$3
+    local label=$1 out=$2 limit=$3 qname
+    qname=$(sed -n 's/^; <<>> DiG .* \([a-z]*\.example\.test\) TXT$/\1/p' <<<"$out" | sed 's/\./\\./g')
     expect_match "$label: TC=1" "$(dig_flags "$out")" '(^| )tc( |$)'
-    expect_match "$label: the question is there, no records" "$out" \
-        '^;; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: [01]$'
+    expect_match "$label: no records" "$out" '; QUERY: 1, ANSWER: 0, AUTHORITY: 0, ADDITIONAL: [01]$'
+    expect_match "$label: the question" "$out" "^;$qname\.[[:space:]]+IN[[:space:]]+TXT$"
     expect_le "$label: at most $limit bytes ($(dig_msg_size "$out"))" "$(dig_msg_size "$out")" "$limit"
 }
 
@@ -103,7 +105,7 @@ main() {
 
     echo "# 3. 50 concurrent TCP clients, one silent"
     out=$(tcp_clients "$DECOY4" concurrent --clients 50 --idle silent --idle-wait $((IDLE_TIMEOUT + 5)))
-    echo "$out" | sed 's/^/     /'
+    t_note "$out"
     expect_match "silent: the other 49 answered" "$out" '^answered 49 of 49$'
     expect_match "silent: closed by the daemon" "$out" '^idle connection \(silent\) closed by the server after'
     expect_between "silent: closed after --tcp-idle-timeout $IDLE_TIMEOUT s (±1)" \
@@ -112,7 +114,7 @@ main() {
 
     echo "# 4. 50 concurrent TCP clients over IPv6, one stuck after half a length prefix"
     out=$(tcp_clients "$DECOY6" concurrent --clients 50 --idle half --idle-wait $((IDLE_TIMEOUT + 5)))
-    echo "$out" | sed 's/^/     /'
+    t_note "$out"
     expect_match "half prefix: the other 49 answered" "$out" '^answered 49 of 49$'
     expect_match "half prefix: closed by the daemon" "$out" '^idle connection \(half\) closed by the server after'
     expect_between "half prefix: closed after --tcp-idle-timeout $IDLE_TIMEOUT s (±1)" \
@@ -120,18 +122,41 @@ main() {
 
     echo "# 5. pipelining: 3 queries in one write, 3 answers"
     out=$(tcp_clients "$DECOY4" pipeline --count 3)
-    echo "$out" | sed 's/^/     /'
+    t_note "$out"
     expect_match "pipelined over IPv4: 3 answers with matching ids" "$out" '^pipelined: 3 sent, 3 answered, ids match$'
     out=$(tcp_clients "$DECOY6" pipeline --count 3)
     expect_match "pipelined over IPv6: 3 answers with matching ids" "$out" '^pipelined: 3 sent, 3 answered, ids match$'
 
-    echo "# 6. --tcp-max-connections $MAX_CONNECTIONS"
+    echo "# 6. a client that pipelines 1500 queries for big answers (2.6 MB) and reads nothing"
+    out=$(tcp_clients "$DECOY4" slowreader --queries 1500 --hold 2)
+    t_note "$out"
+    expect_match "slow reader: another client is answered meanwhile, within 1 s" "$out" \
+        '^other client: answered in 0\.[0-9]+ s$'
+    expect_match "slow reader: closed by the daemon rather than buffered without bound" "$out" \
+        '^slow reader: read [0-9]+ answers, then EOF$'
+    check "slow reader: daemon still running" lab_daemon_alive
+    out=$(dig_client "@$DECOY6" example.test A)
+    expect_eq "slow reader: UDP still answered afterwards" "$(dig_answers "$out" A)" 198.51.100.80
+
+    echo "# 7. malformed frames over TCP"
+    out=$(tcp_clients "$DECOY6" malformed)
+    t_note "$out"
+    local case
+    for case in empty short response random; do
+        # Closing the connection or answering the next query are both fine; hanging is not.
+        expect_match "malformed $case frame: connection closed or the next query answered" "$out" \
+            "^malformed $case: (connection closed|then the good query answered)$"
+    done
+    expect_match "malformed frames: a fresh connection is answered" "$out" '^fresh connection: answered$'
+    check "malformed frames: daemon still running" lab_daemon_alive
+
+    echo "# 8. --tcp-max-connections $MAX_CONNECTIONS"
     lab_stop_daemon 2>/dev/null
     expect_eq "daemon exits with status 0 on SIGTERM" "$LAB_DAEMON_EXIT_STATUS" 0
     check "daemon restarts with --tcp-max-connections $MAX_CONNECTIONS" lab_start_daemon --timeout 1 \
         --log-level debug --tcp-idle-timeout "$IDLE_TIMEOUT" --tcp-max-connections "$MAX_CONNECTIONS" || finish
     out=$(tcp_clients "$DECOY4" limit --hold "$MAX_CONNECTIONS")
-    echo "$out" | sed 's/^/     /'
+    t_note "$out"
     expect_match "connection $((MAX_CONNECTIONS + 1)) is closed unanswered" "$out" '^over the limit: closed without an answer'
     expect_match "after the others close, a new connection is answered" "$out" '^after releasing: answered$'
 

@@ -14,6 +14,7 @@
 #
 # Functions (each returns non-zero and says why on stderr when it fails):
 #   lab_up                      create namespaces, links, addresses, routes, nft rules
+#                               (the gw's TPROXY rules unless LAB_NO_TPROXY=1)
 #   lab_down                    stop what the lab started (by PID), delete the namespaces,
 #                               remove the run dir unless KEEP_LAB=1; idempotent
 #   lab_cleanup_on_exit         trap: lab_down on EXIT, and on INT/TERM
@@ -54,6 +55,8 @@
 #                               (MARK=$(lab_daemon_log_lines))
 #
 # Settings (environment): LAB_ID (namespace prefix, default tpd$$), DAEMON_PORT (5353),
+# LAB_NO_TPROXY=1 (lab_up installs no TPROXY nft table, ip rules or routes on gw: for tests
+# of `tproxy-dns rules`),
 # TPROXY_DNS_BIN, SWIFT_SCRATCH_PATH (for the default binary path), KEEP_LAB=1,
 # LAB_DAEMON_UPSTREAMS (the daemon's --upstream values, space-separated; default
 # "198.51.100.53 [2001:db8:2::53]:53").
@@ -229,6 +232,16 @@ table inet lab_decoy {
 }
 EOF
 
+    # TPROXY marks the packet; the mark routes it to a local table so the gw keeps it.
+    local gw_tproxy_lines="# LAB_NO_TPROXY=1: no TPROXY rules, ip rules or routes on gw"
+    if [[ ${LAB_NO_TPROXY:-0} != 1 ]]; then
+        gw_tproxy_lines="ip -n $G rule add fwmark 1 lookup 100
+ip -n $G route add local 0.0.0.0/0 dev lo table 100
+ip -n $G -6 rule add fwmark 1 lookup 100
+ip -n $G -6 route add local ::/0 dev lo table 100
+ip netns exec $G nft -f $LAB_RUN/gw.nft"
+    fi
+
     lab__run_lines <<EOF || { lab__say "lab_up failed (run dir $LAB_RUN)"; return 1; }
 ip netns add $C
 ip netns add $G
@@ -278,12 +291,7 @@ ip -n $U -6 route add default via 2001:db8:2::1
 ip -n $D route add default via 203.0.113.1
 ip -n $D -6 route add default via 2001:db8:3::1
 
-# TPROXY marks the packet; the mark routes it to a local table so the gw keeps it.
-ip -n $G rule add fwmark 1 lookup 100
-ip -n $G route add local 0.0.0.0/0 dev lo table 100
-ip -n $G -6 rule add fwmark 1 lookup 100
-ip -n $G -6 route add local ::/0 dev lo table 100
-ip netns exec $G nft -f $LAB_RUN/gw.nft
+$gw_tproxy_lines
 ip netns exec $D nft -f $LAB_RUN/decoy.nft
 EOF
     lab__wait_ipv6_links || return 1
@@ -496,9 +504,14 @@ lab_start_daemon() {
     for upstream in "${list[@]}"; do upstreams+=(--upstream "$upstream"); done
     # Each lab's daemon gets its own control socket, so labs can run side by side.
     local control=(--control "$LAB_RUN/control.sock") arg
-    for arg in "$@"; do [[ $arg == --control || $arg == --no-control ]] && control=(); done
+    # The lab's client lives in documentation ranges, outside the daemon's default --allow.
+    local allow=(--allow 192.0.2.0/24 --allow 2001:db8:1::/64)
+    for arg in "$@"; do
+        [[ $arg == --control || $arg == --no-control ]] && control=()
+        [[ $arg == --allow || $arg == --config ]] && allow=()
+    done
     LAB_CONTROL=$LAB_RUN/control.sock
-    local cmd=("$bin" serve --port "$DAEMON_PORT" "${upstreams[@]}" "${control[@]}" "$@")
+    local cmd=("$bin" serve --port "$DAEMON_PORT" "${upstreams[@]}" "${control[@]}" "${allow[@]}" "$@")
     echo "--- $(date +%T) ${cmd[*]}" >>"$LAB_RUN/daemon.log"
     ip netns exec "$(lab_ns gw)" "${cmd[@]}" >>"$LAB_RUN/daemon.log" 2>&1 &
     pid=$!

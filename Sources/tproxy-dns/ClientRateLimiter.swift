@@ -1,0 +1,44 @@
+import RawUDP
+
+/// Per-client token buckets: each client address may send `rate` queries per
+/// second on average, `burst` at once. Over the limit, queries are dropped
+/// unanswered (answering would still let a spoofed flood reflect off us).
+struct ClientRateLimiter {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    let rate: Double
+    let burst: Double
+    /// Clients tracked at most; when full, idle full buckets are forgotten.
+    let capacity: Int
+    private var buckets: [IPAddress: Bucket] = [:]
+
+    init(rate: Double, burst: Double? = nil, capacity: Int = 65_536) {
+        self.rate = rate
+        self.burst = burst ?? max(1, rate * 2)
+        self.capacity = capacity
+    }
+
+    mutating func allow(_ client: IPAddress, now: ContinuousClock.Instant) -> Bool {
+        var bucket = buckets[client] ?? Bucket(tokens: burst, updated: now)
+        let elapsed = bucket.updated.duration(to: now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+        bucket.updated = now
+        let allowed = bucket.tokens >= 1
+        if allowed { bucket.tokens -= 1 }
+        if buckets[client] == nil, buckets.count >= capacity { prune(now: now) }
+        if buckets[client] != nil || buckets.count < capacity { buckets[client] = bucket }
+        return allowed
+    }
+
+    /// Forgets buckets that would be full by now: those clients are as good as new.
+    private mutating func prune(now: ContinuousClock.Instant) {
+        let refill = Duration.milliseconds(Int64(burst / rate * 1000) + 1)
+        buckets = buckets.filter { $0.value.updated.duration(to: now) < refill }
+    }
+
+    var trackedClients: Int { buckets.count }
+}

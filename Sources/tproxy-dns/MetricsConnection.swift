@@ -1,0 +1,41 @@
+import Foundation
+import RawUDP
+
+/// One HTTP/1.x request to the metrics endpoint: read the request head,
+/// answer, close. Enough HTTP for a Prometheus scraper and curl.
+final class MetricsConnection {
+    let id: UInt64
+    let stream: StreamSocket
+    var request: [UInt8] = []
+    var output: [UInt8] = []
+    var outputOffset = 0
+    let openedAt: ContinuousClock.Instant
+
+    init(id: UInt64, stream: StreamSocket, now: ContinuousClock.Instant) {
+        self.id = id
+        self.stream = stream
+        openedAt = now
+    }
+
+    /// The request line once the head (up to the blank line) has arrived.
+    var requestLine: String? {
+        guard let end = request.firstRange(of: [13, 10, 13, 10]) ?? request.firstRange(of: [10, 10]) else { return nil }
+        let head = String(decoding: request[..<end.lowerBound], as: UTF8.self)
+        return head.split(separator: "\n", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    static func response(status: String, contentType: String, body: String) -> [UInt8] {
+        let bytes = Array(body.utf8)
+        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        return Array(head.utf8) + bytes
+    }
+
+    func flush() throws(SystemCallError) {
+        while outputOffset < output.count {
+            guard let written = try stream.write(output, from: outputOffset) else { return }
+            outputOffset += written
+        }
+    }
+
+    var finished: Bool { !output.isEmpty && outputOffset >= output.count }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import DNSForward
+
+/// Renders the daemon's counters in the Prometheus text exposition format
+/// (version 0.0.4): HELP and TYPE lines, then samples.
+struct PrometheusExposition {
+    private var text = ""
+
+    static func render(stats: DaemonStats, upstreamLatency: [(address: String, histogram: LatencyHistogram)]) -> String {
+        var out = PrometheusExposition()
+        out.metric("tproxy_dns_queries_total", "counter", "Queries answered, by response code.",
+                   stats.responseCodes.sorted { $0.key < $1.key }.map { (["rcode": $0.key], Double($0.value)) })
+        let answers = stats.answers
+        out.metric("tproxy_dns_answers_total", "counter", "Answers by where they came from.", [
+            (["source": "cache"], Double(answers.fromCache)), (["source": "stale_cache"], Double(answers.fromStaleCache)),
+            (["source": "zone"], Double(answers.fromZones)), (["source": "upstream"], Double(answers.fromUpstreams)),
+        ])
+        out.metric("tproxy_dns_cache_hits_total", "counter", "Cache lookups that found a fresh answer.", [([:], Double(stats.cache.hits))])
+        out.metric("tproxy_dns_cache_misses_total", "counter", "Cache lookups that did not.", [([:], Double(stats.cache.misses))])
+        out.metric("tproxy_dns_cache_evictions_total", "counter", "Live entries evicted to make room.", [([:], Double(stats.cache.evictions))])
+        out.metric("tproxy_dns_cache_expired_total", "counter", "Expired entries removed.", [([:], Double(stats.cache.expired))])
+        out.metric("tproxy_dns_cache_entries", "gauge", "Entries in the cache.", [([:], Double(stats.cache.entries))])
+        out.metric("tproxy_dns_cache_bytes", "gauge", "Wire bytes held by cached answers.", [([:], Double(stats.cache.bytes))])
+        out.metric("tproxy_dns_in_flight", "gauge", "Upstream queries outstanding.", [([:], Double(stats.inFlight))])
+        out.metric("tproxy_dns_upstream_up", "gauge", "1 while the upstream is considered healthy.",
+                   stats.upstreams.map { (["upstream": $0.address], $0.up ? 1 : 0) })
+        out.metric("tproxy_dns_upstream_queries_total", "counter", "Queries sent to each upstream.",
+                   stats.upstreams.map { (["upstream": $0.address], Double($0.queries)) })
+        out.metric("tproxy_dns_upstream_failures_total", "counter", "Timeouts and errors per upstream.",
+                   stats.upstreams.map { (["upstream": $0.address], Double($0.failures)) })
+        out.histogram("tproxy_dns_upstream_rtt_seconds", "Upstream round-trip time of answered queries.", upstreamLatency)
+        out.metric("tproxy_dns_original_destination_queries_total", "counter",
+                   "Queries by the server the client meant to ask (top 4096 addresses, the rest as other).",
+                   stats.originalDestinations.map { (["destination": $0.address], Double($0.queries)) })
+        let transport = stats.transport
+        out.metric("tproxy_dns_dropped_total", "counter", "Queries dropped without an answer, by reason.", [
+            (["reason": "oversized"], Double(transport.receiveDropsTruncated)),
+            (["reason": "no_original_destination"], Double(transport.receiveDropsNoOriginalDestination)),
+            (["reason": "malformed"], Double(answers.droppedQueries)),
+            (["reason": "not_allowed"], Double(stats.admission.ignored)),
+            (["reason": "rate_limited"], Double(stats.admission.rateLimited)),
+        ])
+        out.metric("tproxy_dns_refused_total", "counter", "Queries refused because the client is outside --allow.",
+                   [([:], Double(stats.admission.refused))])
+        out.metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",
+                   [([:], Double(transport.replySendFailures))])
+        out.metric("tproxy_dns_tcp_connections", "gauge", "Client TCP connections open.", [([:], Double(transport.tcpConnections))])
+        out.metric("tproxy_dns_query_log_dropped_total", "counter", "Query log lines dropped because the writer fell behind.",
+                   [([:], Double(stats.queryLog.dropped))])
+        out.metric("tproxy_dns_uptime_seconds", "gauge", "Seconds since start.", [([:], Double(stats.uptimeSeconds))])
+        return out.text
+    }
+
+    private mutating func metric(_ name: String, _ type: String, _ help: String, _ samples: [([String: String], Double)]) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        for (labels, value) in samples { text += sample(name, labels, value) }
+    }
+
+    private mutating func histogram(_ name: String, _ help: String, _ series: [(address: String, histogram: LatencyHistogram)]) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (address, histogram) in series {
+            var cumulative = 0
+            for (index, bound) in LatencyHistogram.bounds.enumerated() {
+                cumulative += histogram.counts[index]
+                text += sample(name + "_bucket", ["upstream": address, "le": format(bound)], Double(cumulative))
+            }
+            text += sample(name + "_bucket", ["upstream": address, "le": "+Inf"], Double(histogram.count))
+            text += sample(name + "_sum", ["upstream": address], histogram.sum)
+            text += sample(name + "_count", ["upstream": address], Double(histogram.count))
+        }
+    }
+
+    private func sample(_ name: String, _ labels: [String: String], _ value: Double) -> String {
+        let rendered = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(escape($0.value))\"" }
+        let labelText = rendered.isEmpty ? "" : "{\(rendered.joined(separator: ","))}"
+        return "\(name)\(labelText) \(format(value))\n"
+    }
+
+    private func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// Label values escape backslash, double quote and newline (exposition format).
+    private func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark, as root, in the lab's namespaces (scripts/lib/lab.sh): dnsperf on
+# the client queries the decoy address (where no DNS server runs), the gateway intercepts
+# and answers from cache or via knotd on the upstream. Each row is one daemon on the gw,
+# started fresh with the same cache size and the same upstream:
+#
+#   limit            tproxy-dns bench-limit: TPROXY receive + raw reply, no DNS work (ceiling)
+#   tproxy-dns       tproxy-dns serve, TPROXY to :5353 (the lab default), raw replies
+#   unbound-tproxy   Unbound, TPROXY to :53, ip-transparent + interface-automatic
+#   unbound-dnat     Unbound on 192.0.2.1:53, nft DNAT of client dport 53
+#   dnsdist-dnat     dnsdist (packet cache on) on 192.0.2.1:53, DNAT
+#   dnsmasq-dnat     dnsmasq on 192.0.2.1:53, DNAT
+#
+# Workloads: hit (1,000 names, cache warmed), miss (unique names under *.wild.example.test,
+# never repeated in a run), mixed (4 hits : 1 unique miss). For each: peak QPS (dnsperf
+# unthrottled) and, at a fixed offered load (dnsperf -Q), the daemon's CPU time per answered
+# query (utime+stime from /proc/PID/stat), average and p99 latency, lost queries, RSS.
+# Then `serve --reply-via raw|socket-per-source` with queries spread over 1, 100 and 1,000
+# targeted server addresses (IPv6, see bench_client_spread in scripts/lib/bench_rows.sh).
+#
+#   sudo scripts/bench.sh [--quick] [--seconds N] [--rows a,b,...] [--no-reply-via]
+#                         [--output FILE]
+#
+#   --quick         2-second runs (a smoke run of ~2-3 minutes); default 10 s (~10 minutes)
+#   --seconds N     each dnsperf run's duration
+#   --rows LIST     only these rows (comma-separated, names above)
+#   --no-reply-via  skip the --reply-via section
+#   --output FILE   where the Markdown goes (default bench/results-YYYY-MM-DD[-quick].md);
+#                   the same Markdown is printed to stdout, progress goes to stderr
+#
+# Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
+# BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
+# BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1.
+# Exit status: 0 when every row ran and no daemon died, 1 otherwise.
+set -u
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source=scripts/lib/debian_packages.sh
+source scripts/lib/debian_packages.sh
+# shellcheck source=scripts/lib/lab.sh
+source scripts/lib/lab.sh
+# shellcheck source=scripts/lib/bench_rows.sh
+source scripts/lib/bench_rows.sh
+
+ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat)
+quick=0 seconds='' rows_arg='' reply_via=1 output=''
+while (($#)); do
+    case $1 in
+        --quick) quick=1 ;;
+        --seconds) seconds=${2:?--seconds N}; shift ;;
+        --rows) rows_arg=${2:?--rows LIST}; shift ;;
+        --no-reply-via) reply_via=0 ;;
+        --output) output=${2:?--output FILE}; shift ;;
+        -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+RUN_SECONDS=${seconds:-$((quick ? 2 : 10))}
+HIT_QPS=${BENCH_HIT_QPS:-40000}
+MISS_QPS=${BENCH_MISS_QPS:-10000}
+MIXED_QPS=${BENCH_MIXED_QPS:-20000}
+# Unique-name files for unthrottled runs are sized for this rate; a daemon that outruns it
+# ends its run early (noted), it never sees a name twice.
+PEAK_SIZING_QPS=150000
+DNSPERF_LOAD=(-c 8 -q 500 -t 1)
+SPREADS=(1 100 1000)
+if [[ -n $rows_arg ]]; then
+    IFS=, read -r -a ROWS <<<"$rows_arg"
+else
+    ROWS=("${ALL_ROWS[@]}")
+fi
+for row in "${ROWS[@]}"; do
+    [[ " ${ALL_ROWS[*]} " == *" $row "* ]] || { echo "bench.sh: unknown row '$row' (${ALL_ROWS[*]})" >&2; exit 2; }
+done
+[[ $RUN_SECONDS =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --seconds wants a positive integer" >&2; exit 2; }
+if [[ -z $output ]]; then
+    output=bench/results-$(date +%F)$( ((quick)) && echo -quick).md
+fi
+
+say() { printf '%s bench: %s\n' "$(date +%T)" "$*" >&2; }
+has_row() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
+
+install_packages() {
+    local pkgs=(nftables knot dnsutils iproute2 python3 util-linux dnsperf)
+    has_row unbound-tproxy || has_row unbound-dnat && pkgs+=(unbound)
+    has_row dnsdist-dnat && pkgs+=(dnsdist)
+    has_row dnsmasq-dnat && pkgs+=(dnsmasq-base) # the binary only: no service on the host
+    # unbound and dnsdist ship services that would start on the host's port 53 at install;
+    # the benchmark runs its own copies in the lab, so keep the host's untouched.
+    local policy=/usr/sbin/policy-rc.d ours=0 status=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\n# scripts/bench.sh: no service starts during its apt-get install\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        ours=1
+    fi
+    ensure_debian_packages "${pkgs[@]}" || status=$?
+    ((ours)) && rm -f "$policy"
+    return "$status"
+}
+
+# --- measurements ---------------------------------------------------------------------
+
+cpu_ticks() { # PID: utime + stime, all threads
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo; return 1; }
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+mem_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null; }
+dnsperf_value() { # FILE LABEL FIELD: the FIELD-th word after "LABEL:"
+    awk -v label="$2:" -v field="$3" 'i = index($0, label) {
+        split(substr($0, i + length(label)), w, " "); gsub(/[()%,]/, "", w[field]); print w[field]; exit }' "$1"
+}
+p99_seconds() { # FILE: 99th percentile of the per-query latencies dnsperf -v printed
+    awk '/^> / { print $NF }' "$1" | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) { i = int(NR * 0.99); if (i < NR * 0.99) i++; print v[i] } }'
+}
+
+ms() { awk -v s="$1" 'BEGIN { if (s == "") print "-"; else printf "%.3f", s * 1000 }'; }
+
+# dnsperf_run OUT SERVER FILE ARGS...: one bounded dnsperf run from the client.
+dnsperf_run() {
+    local out=$1 server=$2 file=$3
+    shift 3
+    lab_exec client timeout $((RUN_SECONDS + 30)) \
+        dnsperf -s "$server" -d "$file" -l "$RUN_SECONDS" "${DNSPERF_LOAD[@]}" "$@" >"$out" 2>&1
+}
+
+results=() # TSV: label workload peak offered answered lost avg_ms p99_ms cpu_us rss hwm notes
+crashes=0
+failed_rows=0
+
+# measure LABEL PID WORKLOAD SERVER PEAKFILE FIXEDFILE RATE ONCE: one table line.
+measure() {
+    local label=$1 pid=$2 workload=$3 server=$4 peak_file=$5 fixed_file=$6 rate=$7 once=$8
+    local dir=$LAB_RUN/out/${label//[^a-zA-Z0-9]/_}-${workload//[^a-zA-Z0-9]/_} notes=() once_args=()
+    mkdir -p "$dir"
+    ((once)) && once_args=(-n 1)
+    say "$label, $workload: peak (unthrottled, ${RUN_SECONDS} s)"
+    dnsperf_run "$dir/peak.txt" "$server" "$peak_file" "${once_args[@]}"
+    local peak peak_time
+    peak=$(dnsperf_value "$dir/peak.txt" "Queries per second" 1)
+    peak_time=$(dnsperf_value "$dir/peak.txt" "Run time (s)" 1)
+    if [[ -n $peak_time ]] && awk -v t="$peak_time" -v d="$RUN_SECONDS" 'BEGIN { exit !(t < d * 0.9) }'; then
+        notes+=("peak run used up its unique names after ${peak_time} s")
+    fi
+    if ! lab__pid_alive "$pid"; then
+        results+=("$label	$workload	${peak:--}	-	-	-	-	-	-	-	-	DIED during the peak run")
+        return 1
+    fi
+    say "$label, $workload: fixed load $rate QPS (${RUN_SECONDS} s)"
+    local before after
+    before=$(cpu_ticks "$pid")
+    dnsperf_run "$dir/fixed.txt" "$server" "$fixed_file" -Q "$rate" -v "${once_args[@]}"
+    after=$(cpu_ticks "$pid")
+    if ! lab__pid_alive "$pid" || [[ -z $after ]]; then
+        results+=("$label	$workload	${peak:--}	$rate	-	-	-	-	-	-	-	DIED during the fixed-load run")
+        return 1
+    fi
+    local completed qps lost avg p99 cpu rss hwm rcodes
+    completed=$(dnsperf_value "$dir/fixed.txt" "Queries completed" 1)
+    qps=$(dnsperf_value "$dir/fixed.txt" "Queries per second" 1)
+    lost=$(dnsperf_value "$dir/fixed.txt" "Queries lost" 2)
+    avg=$(dnsperf_value "$dir/fixed.txt" "Average Latency (s)" 1)
+    p99=$(p99_seconds "$dir/fixed.txt")
+    rcodes=$(sed -n 's/^ *Response codes: *//p' "$dir/fixed.txt" | head -n 1)
+    [[ -z $rcodes || $rcodes == "NOERROR "*"(100.00%)" ]] || notes+=("rcodes: $rcodes")
+    cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${completed:-0}" \
+        'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }')
+    rss=$(awk -v k="$(mem_kib "$pid" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
+    hwm=$(awk -v k="$(mem_kib "$pid" VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')
+    local note_text
+    note_text=$(IFS=';'; echo "${notes[*]}")
+    results+=("$label	$workload	${peak:--}	$rate	${qps:--}	${lost:--}	$(ms "$avg")	$(ms "$p99")	$cpu	$rss	$hwm	${note_text//;/; }")
+    say "$label, $workload: peak ${peak:-?} QPS; at $rate: answered ${qps:-?}/s, lost ${lost:-?}%, cpu ${cpu} µs/q, p99 $(ms "$p99") ms"
+}
+
+# --- query files ----------------------------------------------------------------------
+
+make_query_files() {
+    local q=$LAB_RUN/queries fixed_lines
+    mkdir -p "$q"
+    awk 'BEGIN { for (i = 0; i < 1000; i++) printf "h%04d.wild.example.test A\n", i }' >"$q/hit.txt"
+    # Unique names: a prefix per file, so no run repeats another run's names either.
+    awk -v n=$((PEAK_SIZING_QPS * RUN_SECONDS)) 'BEGIN { for (i = 0; i < n; i++) printf "mp%d.wild.example.test A\n", i }' >"$q/miss-peak.txt"
+    fixed_lines=$((MISS_QPS * RUN_SECONDS * 12 / 10))
+    awk -v n="$fixed_lines" 'BEGIN { for (i = 0; i < n; i++) printf "mf%d.wild.example.test A\n", i }' >"$q/miss-fixed.txt"
+    mixed() { # PREFIX LINES: four hits, then one unique miss
+        awk -v p="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) {
+            if (i % 5 == 4) printf "%s%d.wild.example.test A\n", p, i
+            else printf "h%04d.wild.example.test A\n", (i * 7) % 1000 } }'
+    }
+    mixed xp $((PEAK_SIZING_QPS * RUN_SECONDS)) >"$q/mixed-peak.txt"
+    mixed xf $((MIXED_QPS * RUN_SECONDS * 12 / 10)) >"$q/mixed-fixed.txt"
+}
+
+# warm SERVER: every hit name once, then check one answer (name, address, replying server).
+warm() {
+    local server=$1 out
+    lab_exec client timeout 30 dnsperf -s "$server" -d "$LAB_RUN/queries/hit.txt" -n 1 -Q 20000 -c 8 -q 500 -t 1 >/dev/null 2>&1
+    out=$(lab_exec client dig +tries=2 +time=2 "@$server" h0001.wild.example.test A 2>&1)
+    if [[ $(dig_answers "$out" A) != 198.51.100.99 || $(dig_server "$out") != "$server#53("* ]]; then
+        say "warm-up check failed against $server:"
+        echo "$out" >&2
+        return 1
+    fi
+}
+dig_answers() {
+    awk -v type="$2" '/^;; ANSWER SECTION:/ { a = 1; next } a && /^$/ { a = 0 } a && $4 == type { print $5 }' <<<"$1"
+}
+dig_server() { sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1; }
+
+# --- rows -----------------------------------------------------------------------------
+
+row_label() {
+    case $1 in
+        limit) echo "limit (bench-limit, TPROXY :5353, raw)" ;;
+        tproxy-dns) echo "tproxy-dns (TPROXY :5353, raw)" ;;
+        unbound-tproxy) echo "Unbound (TPROXY :53)" ;;
+        unbound-dnat) echo "Unbound (DNAT)" ;;
+        dnsdist-dnat) echo "dnsdist (DNAT, packet cache)" ;;
+        dnsmasq-dnat) echo "dnsmasq (DNAT)" ;;
+    esac
+}
+
+run_row() {
+    local row=$1 label pid server=$LAB_DECOY_V4 q=$LAB_RUN/queries
+    label=$(row_label "$row")
+    say "== $label"
+    case $row in
+        limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
+        unbound-tproxy) bench_gw_tproxy 53 ;;
+        *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
+    esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
+    if [[ $row == tproxy-dns ]]; then
+        LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
+            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --no-control ||
+            { results+=("$label	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
+        pid=$(cat "$LAB_RUN/daemon.pid")
+    else
+        bench_start "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	did not start"); bench_stop "$row"; return 1; }
+        pid=$(bench_pid "$row")
+    fi
+    local status=0
+    if [[ $row == limit ]]; then
+        # No DNS work, so every workload is the same to it: one line.
+        measure "$label" "$pid" "any (echo)" "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 || status=1
+    elif ! warm "$server"; then
+        results+=("$label	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
+        status=1
+    else
+        measure "$label" "$pid" hit "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 &&
+            measure "$label" "$pid" mixed "$server" "$q/mixed-peak.txt" "$q/mixed-fixed.txt" "$MIXED_QPS" 1 &&
+            measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$MISS_QPS" 1 ||
+            status=1
+    fi
+    lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
+    if [[ $row == tproxy-dns ]]; then
+        lab_stop_daemon >/dev/null 2>&1
+        [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
+    else
+        bench_stop "$row"
+    fi
+    return "$status"
+}
+
+# --reply-via raw|socket-per-source at 1, 100 and 1,000 targeted addresses, hits over IPv6.
+run_reply_via() {
+    local via n label pid status=0
+    bench_gw_tproxy "$DAEMON_PORT" || return 1
+    for via in raw socket-per-source; do
+        for n in "${SPREADS[@]}"; do
+            label="tproxy-dns --reply-via $via"
+            say "== $label, $n addresses"
+            bench_client_spread "$n" || { results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	client rewrite failed"); status=1; continue; }
+            if ! LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
+                --max-in-flight "$BENCH_MAX_IN_FLIGHT" --no-control --reply-via "$via"; then
+                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	did not start")
+                status=1
+                continue
+            fi
+            pid=$(cat "$LAB_RUN/daemon.pid")
+            if warm "$LAB_DECOY_V6"; then
+                measure "$label" "$pid" "hit, $n dst (v6)" "$LAB_DECOY_V6" "$LAB_RUN/queries/hit.txt" \
+                    "$LAB_RUN/queries/hit.txt" "$HIT_QPS" 0 || status=1
+            else
+                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
+                status=1
+            fi
+            lab__pid_alive "$pid" || crashes=$((crashes + 1))
+            lab_stop_daemon >/dev/null 2>&1
+        done
+    done
+    bench_client_spread 0
+    return "$status"
+}
+
+# --- report ---------------------------------------------------------------------------
+
+version_of() {
+    case $1 in
+        tproxy-dns) [[ -n $bin ]] && echo "tproxy-dns $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo '+local changes')" ;;
+        unbound) unbound -V 2>/dev/null | sed -n 's/^Version /Unbound /p' ;;
+        dnsdist) dnsdist --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2 ;;
+        dnsmasq) dnsmasq --version 2>/dev/null | head -n 1 | awk '{ print "dnsmasq " $3 }' ;;
+        knotd) knotd --version 2>/dev/null | awk '{ print "knotd " $NF }' ;;
+        dnsperf) dnsperf -h 2>&1 | awk '/^Version/ { print "dnsperf " $2 }' ;;
+    esac
+}
+
+report() {
+    local load_start=$1 load_end=$2 line versions=() v
+    for v in tproxy-dns unbound dnsdist dnsmasq knotd dnsperf; do
+        line=$(version_of "$v")
+        [[ -n $line ]] && versions+=("$line")
+    done
+    local cpu_model
+    cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    echo "# tproxy-dns benchmark, $(date '+%F %H:%M %Z')"
+    echo
+    echo "- Machine: $(nproc) cores (${cpu_model:-unknown CPU}), Linux $(uname -r), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "- Load average (1 min) at start: $load_start, at end: $load_end$(awk -v a="$load_start" -v b="$load_end" 'BEGIN { if (a > 1 || b > 1) print " — **above 1: other work was running; treat the numbers as rough**" }')"
+    local joined
+    joined=$(IFS=';'; echo "${versions[*]}")
+    echo "- Versions: ${joined//;/, }"
+    echo "- Load: dnsperf ${DNSPERF_LOAD[*]} from the client namespace at $LAB_DECOY_V4 (a decoy that runs no DNS server), IPv4 unless noted; each run ${RUN_SECONDS} s."
+    echo "  *Peak QPS*: unthrottled. *Offered*: fixed load (dnsperf -Q); answered QPS, lost, latency, CPU and RSS are from that run."
+    echo "- CPU µs/query: the daemon's utime+stime (/proc/PID/stat, all threads, CLK_TCK $(getconf CLK_TCK)) over the fixed-load run ÷ queries answered. Kernel work in softirq context (TPROXY, conntrack/NAT) is mostly not charged to the daemon."
+    echo "- Workloads: hit = 1,000 names under *.wild.example.test, cache warmed; miss = unique names never repeated in the run (every query goes to knotd at 198.51.100.53); mixed = 4 hits : 1 unique miss."
+    echo "- Every daemon: cache ${BENCH_CACHE_ENTRIES} entries (Unbound: msg-cache 50m, rrset-cache 100m), one upstream (knotd, 198.51.100.53), no DNSSEC validation, ${BENCH_MAX_IN_FLIGHT} queries in flight where settable."
+    echo "  Unbound: num-threads ${BENCH_UNBOUND_THREADS}, module-config iterator, forward-zone \".\", local-zone \"test.\" nodefault; TPROXY row with ip-transparent + interface-automatic. dnsdist: one backend, packet cache, recvmmsg batches of 32. dnsmasq: --cache-size ${BENCH_CACHE_ENTRIES} --dns-forward-max ${BENCH_MAX_IN_FLIGHT}."
+    echo "  DNAT rows: nft \`dnat to $BENCH_GW_ADDR:53\` of client dport 53 in the gw; conntrack rewrites the replies' source."
+    echo "- --reply-via rows: IPv6, hits only; the client's nft rewrites each query's destination round-robin over N addresses in 2001:db8:3::/64 (and the replies' source back), so the daemon sees N targeted servers."
+    echo "- Daemons that died: $crashes"
+    echo
+    echo "| daemon | workload | peak QPS | offered QPS | answered QPS | lost % | avg ms | p99 ms | CPU µs/query | VmRSS MiB | VmHWM MiB | notes |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+    for line in "${results[@]}"; do
+        awk -F'\t' '{
+            for (i = 3; i <= 5; i++) if ($i ~ /^[0-9.]+$/) $i = sprintf("%.0f", $i)
+            printf "|"; for (i = 1; i <= 12; i++) printf " %s |", $i; printf "\n" }' OFS='\t' <<<"$line"
+    done
+    ((${#notes_after[@]})) && printf '\n%s\n' "${notes_after[@]}"
+}
+
+# --- main -----------------------------------------------------------------------------
+
+notes_after=()
+main() {
+    local load_start load_end
+    if ((EUID != 0)); then echo "bench.sh: needs root (network namespaces, nftables)" >&2; return 1; fi
+    install_packages || { echo "bench.sh: installing packages failed" >&2; return 1; }
+    local why
+    why=$(lab_check_kernel) || { echo "bench.sh: the lab cannot run here: $why" >&2; return 1; }
+    local bin=
+    if has_row limit || has_row tproxy-dns || ((reply_via)); then
+        bin=$(lab_daemon_bin) || { echo "bench.sh: building tproxy-dns failed" >&2; return 1; }
+        if has_row limit && ! "$bin" bench-limit --help >/dev/null 2>&1; then
+            echo "bench.sh: $bin has no bench-limit subcommand (rebuild?)" >&2
+            return 1
+        fi
+    fi
+    load_start=$(cut -d' ' -f1 /proc/loadavg)
+    if awk -v l="$load_start" 'BEGIN { exit !(l > 1) }'; then
+        say "load average is $load_start (> 1): other work is running, numbers will be rough"
+    fi
+    lab_up || return 1
+    lab_start_upstream || return 1
+    say "query files (${RUN_SECONDS} s runs)"
+    make_query_files
+
+    local row
+    for row in "${ROWS[@]}"; do
+        run_row "$row" || failed_rows=$((failed_rows + 1))
+    done
+    if ((reply_via)); then
+        if "$bin" serve --help 2>&1 | grep -q -- '--reply-via'; then
+            run_reply_via || failed_rows=$((failed_rows + 1))
+        else
+            notes_after+=("--reply-via section skipped: this tproxy-dns has no \`serve --reply-via\` option yet.")
+            say "skipping the --reply-via section: serve has no --reply-via option"
+        fi
+    fi
+    load_end=$(cut -d' ' -f1 /proc/loadavg)
+    mkdir -p "$(dirname "$output")"
+    report "$load_start" "$load_end" | tee "$output"
+    say "written to $output"
+    ((crashes == 0 && failed_rows == 0))
+}
+
+lab_main main
