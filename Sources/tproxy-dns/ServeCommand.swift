@@ -99,6 +99,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How UDP replies get the targeted address as source: raw (one raw socket, headers built by tproxy-dns) or socket-per-source (a transparent UDP socket bound per spoofed address; for comparison).", valueName: "path"))
     var replyVia: String = DaemonConfiguration.ReplyPath.raw.rawValue
 
+    @Flag(help: "Install the TPROXY rules (nftables table, ip rules and routes, both families) at start and remove them at exit, as `tproxy-dns rules --apply` would; needs --lan-interface or --lan-prefix. Not with --user: removing them needs root.")
+    var installRules = false
+
+    @OptionGroup(title: "TPROXY rules (with --install-rules; see tproxy-dns rules --help)")
+    var rules: TPROXYRuleOptions
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
     var logLevel: String = "info"
 
@@ -131,6 +137,12 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--metrics \(metrics): not an address like 127.0.0.1:9153 or [::1]:9153")
         }
         if let user, user.isEmpty { throw ValidationError("--user must name a user") }
+        if installRules {
+            _ = try rules.settings(port: port)
+            if user != nil {
+                throw ValidationError("--install-rules with --user: removing the rules at exit needs root; run `tproxy-dns rules --apply/--remove` around the daemon instead (contrib/tproxy-dns.service shows how)")
+            }
+        }
         guard DaemonConfiguration.ReplyPath(rawValue: replyVia) != nil else {
             throw ValidationError("--reply-via \(replyVia): use raw or socket-per-source")
         }
@@ -212,6 +224,28 @@ struct ServeCommand: ParsableCommand {
             printError("tproxy-dns: cannot start: \(error)")
             throw ExitCode(1)
         }
+        var installed: TPROXYRuleSettings?
+        if installRules {
+            do {
+                let settings = try rules.settings(port: port)
+                let report = try TPROXYRuleInstaller.apply(settings)
+                for line in report.actions { logger.info("\(line)") }
+                installed = settings
+            } catch {
+                printError("tproxy-dns: --install-rules: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        defer {
+            if let installed {
+                do {
+                    try TPROXYRuleInstaller.remove(installed)
+                    logger.info("TPROXY rules removed")
+                } catch {
+                    logger.error("removing the TPROXY rules failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         if let account {
             do {
                 try ProcessIdentity.become(account)
@@ -250,12 +284,28 @@ struct ServeCommand: ParsableCommand {
         configuration.controlPath = noControl ? nil : control
         configuration.metricsEndpoint = metrics.flatMap { IPEndpoint($0, defaultPort: 9153) }
         configuration.replyVia = DaemonConfiguration.ReplyPath(rawValue: replyVia) ?? .raw
-        let prefixes = allow.compactMap { IPPrefix($0) }
         configuration.admission = ClientAdmission(
-            allowed: prefixes.isEmpty ? IPPrefix.privateRanges : prefixes,
+            allowed: allowedClients(),
             refusedAction: ClientAdmission.RefusedAction(rawValue: refusedAction) ?? .refuse,
             rateLimit: rateLimit)
         return configuration
+    }
+}
+
+extension ServeCommand {
+    /// --allow, else the LAN the installed rules cover (their --lan-prefix, or
+    /// the prefixes on their --lan-interface), else private and ULA ranges.
+    func allowedClients() -> [IPPrefix] {
+        let given = allow.compactMap { IPPrefix($0) }
+        if !given.isEmpty { return given }
+        if installRules {
+            let prefixes = rules.lanPrefixes.compactMap { IPPrefix($0) }
+            if !prefixes.isEmpty { return prefixes }
+            if let onInterfaces = try? InterfacePrefixes.of(interfaces: rules.lanInterfaces), !onInterfaces.isEmpty {
+                return onInterfaces
+            }
+        }
+        return IPPrefix.privateRanges
     }
 }
 

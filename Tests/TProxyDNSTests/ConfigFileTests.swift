@@ -72,8 +72,12 @@ struct ServeConfigurationTests {
     @Test func everyServeOptionHasAConfigKey() {
         let help = ServeCommand.helpMessage(columns: 400)
         var names = Set<String>()
-        for word in help.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" || $0 == "[" || $0 == "]" }) where word.hasPrefix("--") {
-            let name = String(word.dropFirst(2).prefix { $0.isLetter || $0.isNumber || $0 == "-" })
+        // Option rows start (after indentation) with "--name" or "-x, --name".
+        for line in help.split(separator: "\n") {
+            var row = line.drop { $0 == " " }
+            if row.hasPrefix("-"), !row.hasPrefix("--"), let comma = row.firstIndex(of: " ") { row = row[comma...].drop { $0 == " " } }
+            guard row.hasPrefix("--") else { continue }
+            let name = String(row.dropFirst(2).prefix { $0.isLetter || $0.isNumber || $0 == "-" })
             if !name.isEmpty { names.insert(name) }
         }
         names.remove("help")

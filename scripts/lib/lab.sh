@@ -508,7 +508,7 @@ lab_start_daemon() {
     local allow=(--allow 192.0.2.0/24 --allow 2001:db8:1::/64)
     for arg in "$@"; do
         [[ $arg == --control || $arg == --no-control ]] && control=()
-        [[ $arg == --allow || $arg == --config ]] && allow=()
+        [[ $arg == --allow || $arg == --config || $arg == --install-rules ]] && allow=()
     done
     LAB_CONTROL=$LAB_RUN/control.sock
     local cmd=("$bin" serve --port "$DAEMON_PORT" "${upstreams[@]}" "${control[@]}" "${allow[@]}" "$@")
