@@ -12,7 +12,7 @@
 // and its TTLs are clamped the way Forwarder.store does.
 // Invariants: every output is well formed, has the client's ID, QR and exact
 // question, fits the client's limit; untruncated, it has the answer's records
-// (OPT only when the client sent one) with TTLs aged by exactly the age.
+// (OPT exactly when the client sent one, with its DO bit) with TTLs aged by exactly the age.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -90,8 +90,12 @@ private func checkRecords(_ output: [UInt8], stored: [UInt8], query: ClientQuery
             fuzzFailure("record changed: type \(a.type) ttl \(a.ttl) -> type \(b.type) ttl \(b.ttl)", input: queryWire, output: output)
         }
     }
-    let expectOPT = query.hasEDNS && original.optCount == 1
-    guard out.optCount == (expectOPT ? 1 : 0) else {
+    // RFC 6891 7: OPT exactly when the client sent one (added if the upstream
+    // had none), with the client's DO bit (RFC 3225 3).
+    guard out.optCount == (query.hasEDNS ? 1 : 0) else {
         fuzzFailure("OPT count \(out.optCount), client EDNS \(query.hasEDNS)", input: queryWire, output: output)
+    }
+    if let opt = out.additional.first(where: { $0.type == 41 }), (opt.ttl & 0x8000 != 0) != query.dnssecOK {
+        fuzzFailure("OPT DO bit is not the client's", input: queryWire, output: output)
     }
 }

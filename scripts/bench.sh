@@ -108,6 +108,7 @@ cpu_ticks() { # PID: utime + stime, all threads
     stat=${stat##*) }
     awk '{ print $12 + $13 }' <<<"$stat"
 }
+machine_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 mem_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null; }
 dnsperf_value() { # FILE LABEL FIELD: the FIELD-th word after "LABEL:"
     awk -v label="$2:" -v field="$3" 'i = index($0, label) {
@@ -120,6 +121,62 @@ p99_seconds() { # FILE: 99th percentile of the per-query latencies dnsperf -v pr
 
 ms() { awk -v s="$1" 'BEGIN { if (s == "") print "-"; else printf "%.3f", s * 1000 }'; }
 
+# Other work on the machine skews every figure, and the benchmark's own load makes the load
+# average useless once it runs. So each measurement also estimates the CPU other work took:
+# all busy time in /proc/stat minus that of the lab's processes, of this script's shells
+# (with the children they reaped: dnsperf, through `timeout`) and of kernel threads (which
+# do our packet work too). What is left is other processes', including ones that started
+# and ended inside the window; the biggest of those still running are named.
+# foreign_snapshot FILE writes "busy TICKS" and "KIND PID TICKS COMM" lines (KIND: ours,
+# other); foreign_since FILE SECONDS prints "PERCENT NAMES" (PERCENT of all cores).
+foreign_snapshot() {
+    local n inodes=()
+    for n in "${LAB_NODES[@]}"; do inodes+=("$(stat -L -c %i "/run/netns/$(lab_ns "$n")" 2>/dev/null)"); done
+    {
+        echo "busy $(machine_busy_ticks)"
+        stat -L -c '%n %i' /proc/[0-9]*/ns/net 2>/dev/null | awk -v lab="${inodes[*]}" -v shells="${BENCH_SHELL_PIDS:-$$}" '
+            BEGIN {
+                n = split(lab, l, " "); for (i = 1; i <= n; i++) ours[l[i]] = 1
+                n = split(shells, l, " "); for (i = 1; i <= n; i++) mine[l[i]] = 1
+            }
+            {
+                split($1, p, "/"); pid = p[3]; file = "/proc/" pid "/stat"; line = ""
+                if ((getline line < file) > 0) {
+                    comm = line; sub(/^[^(]*\(/, "", comm); sub(/\) [^)]*$/, "", comm); gsub(/ /, "_", comm)
+                    sub(/^.*\) /, "", line); split(line, w, " ")
+                    # w[7] is the flags field: PF_KTHREAD is 0x200000
+                    if (pid in mine) print "ours", pid, w[12] + w[13] + w[14] + w[15], comm
+                    else if (($2 in ours) || int(w[7] / 2097152) % 2) print "ours", pid, w[12] + w[13], comm
+                    else print "other", pid, w[12] + w[13], comm
+                }
+                close(file)
+            }'
+    } >"$1"
+}
+foreign_since() {
+    local now
+    now=$(mktemp)
+    foreign_snapshot "$now"
+    awk -v secs="$2" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" '
+        NR == FNR { if ($1 == "busy") busy0 = $2; else before[$2] = $3; next }
+        $1 == "busy" { busy = $2 - busy0; next }
+        { d = $3 - ($2 in before ? before[$2] : 0); if (d < 0) d = 0
+          if ($1 == "ours") ours += d; else by[$4] += d }
+        END {
+            foreign = busy - ours; if (foreign < 0) foreign = 0
+            names = ""
+            for (k = 0; k < 3; k++) {
+                best = ""; for (c in by) if (best == "" || by[c] > by[best]) best = c
+                if (best == "" || by[best] * 100 / (hz * secs * cores) < 1) break
+                names = names (names == "" ? "" : " ") best; delete by[best]
+            }
+            printf "%.0f %s\n", foreign * 100 / (hz * secs * cores), names
+        }' "$1" "$now"
+    rm -f "$now"
+}
+foreign_max=0
+foreign_names=
+
 # dnsperf_run OUT SERVER FILE ARGS...: one bounded dnsperf run from the client.
 dnsperf_run() {
     local out=$1 server=$2 file=$3
@@ -128,7 +185,7 @@ dnsperf_run() {
         dnsperf -s "$server" -d "$file" -l "$RUN_SECONDS" "${DNSPERF_LOAD[@]}" "$@" >"$out" 2>&1
 }
 
-results=() # TSV: label workload peak offered answered lost avg_ms p99_ms cpu_us rss hwm notes
+results=() # TSV: label workload peak offered answered lost avg_ms p99_ms cpu_us all_cpu_us rss hwm notes
 crashes=0
 failed_rows=0
 
@@ -136,7 +193,11 @@ failed_rows=0
 measure() {
     local label=$1 pid=$2 workload=$3 server=$4 peak_file=$5 fixed_file=$6 rate=$7 once=$8
     local dir=$LAB_RUN/out/${label//[^a-zA-Z0-9]/_}-${workload//[^a-zA-Z0-9]/_} notes=() once_args=()
+    [[ -n ${extra_note:-} ]] && notes+=("$extra_note")
     mkdir -p "$dir"
+    local window_start foreign
+    window_start=$(date +%s.%N)
+    foreign_snapshot "$dir/foreign-before.txt"
     ((once)) && once_args=(-n 1)
     say "$label, $workload: peak (unthrottled, ${RUN_SECONDS} s)"
     dnsperf_run "$dir/peak.txt" "$server" "$peak_file" "${once_args[@]}"
@@ -147,19 +208,22 @@ measure() {
         notes+=("peak run used up its unique names after ${peak_time} s")
     fi
     if ! lab__pid_alive "$pid"; then
-        results+=("$label	$workload	${peak:--}	-	-	-	-	-	-	-	-	DIED during the peak run")
+        results+=("$label	$workload	${peak:--}	-	-	-	-	-	-	-	-	-	DIED during the peak run")
         return 1
     fi
     say "$label, $workload: fixed load $rate QPS (${RUN_SECONDS} s)"
-    local before after
+    local before after machine_before machine_after
     before=$(cpu_ticks "$pid")
+    machine_before=$(machine_busy_ticks)
     dnsperf_run "$dir/fixed.txt" "$server" "$fixed_file" -Q "$rate" -v "${once_args[@]}"
     after=$(cpu_ticks "$pid")
+    machine_after=$(machine_busy_ticks)
+    foreign=$(foreign_since "$dir/foreign-before.txt" "$(awk -v s="$window_start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')")
     if ! lab__pid_alive "$pid" || [[ -z $after ]]; then
-        results+=("$label	$workload	${peak:--}	$rate	-	-	-	-	-	-	-	DIED during the fixed-load run")
+        results+=("$label	$workload	${peak:--}	$rate	-	-	-	-	-	-	-	-	DIED during the fixed-load run")
         return 1
     fi
-    local completed qps lost avg p99 cpu rss hwm rcodes
+    local completed qps lost avg p99 cpu all_cpu rss hwm rcodes
     completed=$(dnsperf_value "$dir/fixed.txt" "Queries completed" 1)
     qps=$(dnsperf_value "$dir/fixed.txt" "Queries per second" 1)
     lost=$(dnsperf_value "$dir/fixed.txt" "Queries lost" 2)
@@ -167,13 +231,26 @@ measure() {
     p99=$(p99_seconds "$dir/fixed.txt")
     rcodes=$(sed -n 's/^ *Response codes: *//p' "$dir/fixed.txt" | head -n 1)
     [[ -z $rcodes || $rcodes == "NOERROR "*"(100.00%)" ]] || notes+=("rcodes: $rcodes")
+    # Below the offered rate the daemon was saturated: it then wakes less often per query, so
+    # its CPU per query is lower than it would be at that load and not comparable.
+    awk -v a="${qps:-0}" -v o="$rate" 'BEGIN { exit !(a < o * 0.97) }' && notes+=("saturated: answered < offered")
+    local foreign_pct=${foreign%% *} foreign_top=${foreign#* } name
+    if ((foreign_pct >= 5)); then
+        notes+=("other work took ~${foreign_pct}% of the CPU${foreign_top:+ (${foreign_top})}")
+        ((foreign_pct > foreign_max)) && foreign_max=$foreign_pct
+        for name in $foreign_top; do
+            [[ " $foreign_names " == *" $name "* ]] || foreign_names+="${foreign_names:+ }$name"
+        done
+    fi
     cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="${completed:-0}" \
         'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }')
+    all_cpu=$(awk -v t=$((machine_after - machine_before)) -v hz="$(getconf CLK_TCK)" -v n="${completed:-0}" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }')
     rss=$(awk -v k="$(mem_kib "$pid" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
     hwm=$(awk -v k="$(mem_kib "$pid" VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')
     local note_text
     note_text=$(IFS=';'; echo "${notes[*]}")
-    results+=("$label	$workload	${peak:--}	$rate	${qps:--}	${lost:--}	$(ms "$avg")	$(ms "$p99")	$cpu	$rss	$hwm	${note_text//;/; }")
+    results+=("$label	$workload	${peak:--}	$rate	${qps:--}	${lost:--}	$(ms "$avg")	$(ms "$p99")	$cpu	$all_cpu	$rss	$hwm	${note_text//;/; }")
     say "$label, $workload: peak ${peak:-?} QPS; at $rate: answered ${qps:-?}/s, lost ${lost:-?}%, cpu ${cpu} µs/q, p99 $(ms "$p99") ms"
 }
 
@@ -196,10 +273,23 @@ make_query_files() {
     mixed xf $((MIXED_QPS * RUN_SECONDS * 12 / 10)) >"$q/mixed-fixed.txt"
 }
 
-# warm SERVER: every hit name once, then check one answer (name, address, replying server).
+# warm SERVER: every hit name once, until a pass answers all 1,000 with NOERROR (a burst of
+# misses on a busy machine can time out upstream, and SERVFAIL is cached for a few seconds),
+# then check one answer's name, address and replying server.
 warm() {
-    local server=$1 out
-    lab_exec client timeout 30 dnsperf -s "$server" -d "$LAB_RUN/queries/hit.txt" -n 1 -Q 20000 -c 8 -q 500 -t 1 >/dev/null 2>&1
+    local server=$1 out pass complete=0
+    for pass in 1 2 3; do
+        ((pass > 1)) && sleep 6 # past tproxy-dns's --servfail-ttl (5 s)
+        lab_exec client timeout 30 dnsperf -s "$server" -d "$LAB_RUN/queries/hit.txt" -n 1 -Q 5000 -c 8 -q 500 -t 2 >/dev/null 2>&1
+        out=$(lab_exec client timeout 30 dnsperf -s "$server" -d "$LAB_RUN/queries/hit.txt" -n 1 -Q 5000 -c 8 -q 500 -t 2 2>&1)
+        [[ $out == *"Response codes:       NOERROR 1000 (100.00%)"* ]] && { complete=1; break; }
+        say "warm-up pass $pass against $server: not every hit name answered NOERROR: $(sed -n 's/^ *Response codes: *//p' <<<"$out")"
+    done
+    if ((!complete)); then
+        extra_note="${extra_note:+$extra_note; }warm-up incomplete: some hit names not cached"
+    elif ((pass > 1)); then
+        extra_note="${extra_note:+$extra_note; }warm-up took $pass passes"
+    fi
     out=$(lab_exec client dig +tries=2 +time=2 "@$server" h0001.wild.example.test A 2>&1)
     if [[ $(dig_answers "$out" A) != 198.51.100.99 || $(dig_server "$out") != "$server#53("* ]]; then
         say "warm-up check failed against $server:"
@@ -233,22 +323,23 @@ run_row() {
         limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
         unbound-tproxy) bench_gw_tproxy 53 ;;
         *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
-    esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
+    esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
     if [[ $row == tproxy-dns ]]; then
         LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
             --max-in-flight "$BENCH_MAX_IN_FLIGHT" --no-control ||
-            { results+=("$label	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
+            { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
         pid=$(cat "$LAB_RUN/daemon.pid")
     else
-        bench_start "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	did not start"); bench_stop "$row"; return 1; }
+        bench_start "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); bench_stop "$row"; return 1; }
         pid=$(bench_pid "$row")
     fi
     local status=0
+    extra_note=
     if [[ $row == limit ]]; then
         # No DNS work, so every workload is the same to it: one line.
         measure "$label" "$pid" "any (echo)" "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 || status=1
     elif ! warm "$server"; then
-        results+=("$label	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
+        results+=("$label	-	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
         status=1
     else
         measure "$label" "$pid" hit "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 &&
@@ -256,6 +347,7 @@ run_row() {
             measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$MISS_QPS" 1 ||
             status=1
     fi
+    extra_note=
     lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
     if [[ $row == tproxy-dns ]]; then
         lab_stop_daemon >/dev/null 2>&1
@@ -269,26 +361,32 @@ run_row() {
 # --reply-via raw|socket-per-source at 1, 100 and 1,000 targeted addresses, hits over IPv6.
 run_reply_via() {
     local via n label pid status=0
+    extra_note=
     bench_gw_tproxy "$DAEMON_PORT" || return 1
     for via in raw socket-per-source; do
         for n in "${SPREADS[@]}"; do
             label="tproxy-dns --reply-via $via"
             say "== $label, $n addresses"
-            bench_client_spread "$n" || { results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	client rewrite failed"); status=1; continue; }
+            bench_client_spread "$n" || { results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	-	client rewrite failed"); status=1; continue; }
             if ! LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
                 --max-in-flight "$BENCH_MAX_IN_FLIGHT" --no-control --reply-via "$via"; then
-                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	did not start")
+                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	-	did not start")
                 status=1
                 continue
             fi
             pid=$(cat "$LAB_RUN/daemon.pid")
+            bench_gw_seen_start
             if warm "$LAB_DECOY_V6"; then
+                extra_note="${extra_note:+$extra_note; }targets seen in warm-up: $(bench_gw_seen_count)"
                 measure "$label" "$pid" "hit, $n dst (v6)" "$LAB_DECOY_V6" "$LAB_RUN/queries/hit.txt" \
                     "$LAB_RUN/queries/hit.txt" "$HIT_QPS" 0 || status=1
+                [[ $via == socket-per-source ]] &&
+                    results[-1]+="; daemon UDP sockets after the runs: $(lab_exec gw ss -Hanu | grep -c '2001:db8:3:')"
             else
-                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
+                results+=("$label	hit, $n dst	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
                 status=1
             fi
+            extra_note=
             lab__pid_alive "$pid" || crashes=$((crashes + 1))
             lab_stop_daemon >/dev/null 2>&1
         done
@@ -310,8 +408,20 @@ version_of() {
     esac
 }
 
+cpu_accounting_note() {
+    local config
+    config=$( (zcat /proc/config.gz || cat "/boot/config-$(uname -r)") 2>/dev/null)
+    if grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y' <<<"$config"; then
+        echo "This kernel accounts softirq time separately: packet processing in softirq (TPROXY, NAT, veth delivery) is not in the daemon's figure."
+    elif grep -q '^CONFIG_TICK_CPU_ACCOUNTING=y' <<<"$config"; then
+        echo "This kernel samples per tick without IRQ time accounting: softirq work (TPROXY, NAT, veth delivery) is charged to whichever task was running, often the daemon for its own sends."
+    else
+        echo "(Kernel CPU accounting mode unknown: softirq work may or may not be in the daemon's figure.)"
+    fi
+}
+
 report() {
-    local load_start=$1 load_end=$2 line versions=() v
+    local load_start=$1 line versions=() v
     for v in tproxy-dns unbound dnsdist dnsmasq knotd dnsperf; do
         line=$(version_of "$v")
         [[ -n $line ]] && versions+=("$line")
@@ -321,26 +431,32 @@ report() {
     echo "# tproxy-dns benchmark, $(date '+%F %H:%M %Z')"
     echo
     echo "- Machine: $(nproc) cores (${cpu_model:-unknown CPU}), Linux $(uname -r), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "- Load average (1 min) at start: $load_start, at end: $load_end$(awk -v a="$load_start" -v b="$load_end" 'BEGIN { if (a > 1 || b > 1) print " — **above 1: other work was running; treat the numbers as rough**" }')"
+    echo "- Load average (1 min) before the first run: $load_start$(awk -v a="$load_start" 'BEGIN { if (a > 1) print " — **above 1: other work was running; treat the numbers as rough**" }')"
+    if ((foreign_max >= 5)); then
+        echo "- **Other work took up to ${foreign_max}% of the CPU during a measurement**${foreign_names:+ (${foreign_names})}: those rows say so in their notes; treat them as rough."
+    else
+        echo "- Other work (outside the lab's namespaces) took under 5% of the CPU during every measurement."
+    fi
     local joined
     joined=$(IFS=';'; echo "${versions[*]}")
     echo "- Versions: ${joined//;/, }"
-    echo "- Load: dnsperf ${DNSPERF_LOAD[*]} from the client namespace at $LAB_DECOY_V4 (a decoy that runs no DNS server), IPv4 unless noted; each run ${RUN_SECONDS} s."
+    echo "- Load: dnsperf ${DNSPERF_LOAD[*]} (its default -T 1: one sender and one receiver thread) from the client namespace at $LAB_DECOY_V4 (a decoy that runs no DNS server), IPv4 unless noted; each run ${RUN_SECONDS} s."
     echo "  *Peak QPS*: unthrottled. *Offered*: fixed load (dnsperf -Q); answered QPS, lost, latency, CPU and RSS are from that run."
-    echo "- CPU µs/query: the daemon's utime+stime (/proc/PID/stat, all threads, CLK_TCK $(getconf CLK_TCK)) over the fixed-load run ÷ queries answered. Kernel work in softirq context (TPROXY, conntrack/NAT) is mostly not charged to the daemon."
+    echo "- Daemon CPU µs/query: the daemon's utime+stime (/proc/PID/stat, all threads, CLK_TCK $(getconf CLK_TCK)) over the fixed-load run ÷ queries answered. $(cpu_accounting_note)"
+    echo "  Machine CPU µs/query: all busy time in /proc/stat over the same run ÷ answered — dnsperf, knotd and the kernel's forwarding, TPROXY and conntrack included; only meaningful on an otherwise idle machine."
     echo "- Workloads: hit = 1,000 names under *.wild.example.test, cache warmed; miss = unique names never repeated in the run (every query goes to knotd at 198.51.100.53); mixed = 4 hits : 1 unique miss."
-    echo "- Every daemon: cache ${BENCH_CACHE_ENTRIES} entries (Unbound: msg-cache 50m, rrset-cache 100m), one upstream (knotd, 198.51.100.53), no DNSSEC validation, ${BENCH_MAX_IN_FLIGHT} queries in flight where settable."
-    echo "  Unbound: num-threads ${BENCH_UNBOUND_THREADS}, module-config iterator, forward-zone \".\", local-zone \"test.\" nodefault; TPROXY row with ip-transparent + interface-automatic. dnsdist: one backend, packet cache, recvmmsg batches of 32. dnsmasq: --cache-size ${BENCH_CACHE_ENTRIES} --dns-forward-max ${BENCH_MAX_IN_FLIGHT}."
+    echo "- Every daemon: cache ${BENCH_CACHE_ENTRIES} entries (Unbound: msg-cache 50m, rrset-cache 100m), one upstream (knotd, 198.51.100.53), no DNSSEC validation; tproxy-dns --max-in-flight and Unbound num-queries-per-thread ${BENCH_MAX_IN_FLIGHT}."
+    echo "  Unbound: num-threads ${BENCH_UNBOUND_THREADS}, module-config iterator, forward-zone \".\", local-zone \"test.\" nodefault; TPROXY row with ip-transparent + interface-automatic. dnsdist: one backend, packet cache, recvmmsg batches of 32. dnsmasq: --cache-size ${BENCH_CACHE_ENTRIES}, --dns-forward-max ${BENCH_DNSMASQ_FORWARD_MAX:-150 (its default; 4096 made its linear forward-record search collapse under misses, see scripts/lib/bench_rows.sh)}."
     echo "  DNAT rows: nft \`dnat to $BENCH_GW_ADDR:53\` of client dport 53 in the gw; conntrack rewrites the replies' source."
     echo "- --reply-via rows: IPv6, hits only; the client's nft rewrites each query's destination round-robin over N addresses in 2001:db8:3::/64 (and the replies' source back), so the daemon sees N targeted servers."
     echo "- Daemons that died: $crashes"
     echo
-    echo "| daemon | workload | peak QPS | offered QPS | answered QPS | lost % | avg ms | p99 ms | CPU µs/query | VmRSS MiB | VmHWM MiB | notes |"
-    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+    echo "| daemon | workload | peak QPS | offered QPS | answered QPS | lost % | avg ms | p99 ms | daemon CPU µs/query | machine CPU µs/query | VmRSS MiB | VmHWM MiB | notes |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
     for line in "${results[@]}"; do
         awk -F'\t' '{
             for (i = 3; i <= 5; i++) if ($i ~ /^[0-9.]+$/) $i = sprintf("%.0f", $i)
-            printf "|"; for (i = 1; i <= 12; i++) printf " %s |", $i; printf "\n" }' OFS='\t' <<<"$line"
+            printf "|"; for (i = 1; i <= 13; i++) printf " %s |", $i; printf "\n" }' OFS='\t' <<<"$line"
     done
     ((${#notes_after[@]})) && printf '\n%s\n' "${notes_after[@]}"
 }
@@ -349,8 +465,9 @@ report() {
 
 notes_after=()
 main() {
-    local load_start load_end
+    local load_start
     if ((EUID != 0)); then echo "bench.sh: needs root (network namespaces, nftables)" >&2; return 1; fi
+    BENCH_SHELL_PIDS="$$ $BASHPID"
     install_packages || { echo "bench.sh: installing packages failed" >&2; return 1; }
     local why
     why=$(lab_check_kernel) || { echo "bench.sh: the lab cannot run here: $why" >&2; return 1; }
@@ -383,9 +500,8 @@ main() {
             say "skipping the --reply-via section: serve has no --reply-via option"
         fi
     fi
-    load_end=$(cut -d' ' -f1 /proc/loadavg)
     mkdir -p "$(dirname "$output")"
-    report "$load_start" "$load_end" | tee "$output"
+    report "$load_start" | tee "$output"
     say "written to $output"
     ((crashes == 0 && failed_rows == 0))
 }

@@ -8,6 +8,10 @@
 # Settings (environment):
 #   SOAK_QPS=20000           dnsperf -Q: the rate it offers (a ceiling, not a promise)
 #   SOAK_ROUND=30            seconds per dnsperf run (-l); one disturbance per round
+#   SOAK_OUTSTANDING=2000    dnsperf -q: queries in flight at most (its default, 100, caps the
+#                            rate at 100 / latency: about 10k QPS at this lab's 9 ms misses)
+#   SOAK_TIMEOUT=5           dnsperf -t: longer than the daemon's worst case (two upstreams
+#                            times its 2 s timeout, then SERVFAIL), so "lost" means unanswered
 #   SOAK_CACHE_SIZE=20000    the daemon's --cache-size
 #   SOAK_UNIQUE=200000       unique *.wild.example.test names in the query file, so the cache
 #                            fills and evicts (the rest of the file: names from the zone)
@@ -29,6 +33,8 @@ minutes=${1:-10}
 [[ $minutes =~ ^[0-9]+$ && $minutes -gt 0 ]] || { echo "usage: $0 [MINUTES]" >&2; exit 2; }
 qps=${SOAK_QPS:-20000}
 round_seconds=${SOAK_ROUND:-30}
+outstanding=${SOAK_OUTSTANDING:-2000}
+query_timeout=${SOAK_TIMEOUT:-5}
 cache_size=${SOAK_CACHE_SIZE:-20000}
 unique=${SOAK_UNIQUE:-200000}
 sample_every=${SOAK_SAMPLE:-5}
@@ -125,6 +131,16 @@ disturb() {
     esac
 }
 
+# udp_counter NODE FIELD: IPv4 + IPv6 UDP FIELD (RcvbufErrors, NoPorts) from the node's
+# /proc/net/snmp{,6}: where datagrams were dropped, to tell whose losses dnsperf counted.
+udp_counter() {
+    lab_exec "$1" cat /proc/net/snmp /proc/net/snmp6 2>/dev/null | awk -v f="$2" '
+        $1 == "Udp:" && !names { for (i = 2; i <= NF; i++) col[$i] = i; names = 1; next }
+        $1 == "Udp:" && names { n += $(col[f]) }
+        $1 == "Udp6" f { n += $2 }
+        END { print n + 0 }'
+}
+
 # dnsperf_field LOG LABEL: the number after "LABEL:" in dnsperf's statistics.
 dnsperf_field() { sed -nE "s/^ *$2: *([0-9.]+).*/\1/p" "$1" | head -n 1; }
 
@@ -132,10 +148,10 @@ main() {
     lab_up
     lab_start_upstream
     lab_start_daemon --control "$LAB_RUN/control.sock" --cache-size "$cache_size"
-    local daemon_pid start rounds round log sent completed lost rate latency event status
+    local daemon_pid start rounds round log sent completed lost servfail rate latency event status
     daemon_pid=$(cat "$LAB_RUN/daemon.pid")
     make_query_file
-    echo "soak: $minutes min, dnsperf -Q $qps in ${round_seconds}s rounds, cache $cache_size entries," \
+    echo "soak: $minutes min, dnsperf -Q $qps -q $outstanding -t $query_timeout in ${round_seconds}s rounds, cache $cache_size entries," \
         "$(wc -l <"$out/queries.txt") query lines, daemon pid $daemon_pid, results in $out"
 
     start=$(date +%s)
@@ -143,13 +159,13 @@ main() {
     sampler_pid=$!
 
     rounds=$(((minutes * 60 + round_seconds - 1) / round_seconds))
-    printf 'round\tstart_s\tsent\tcompleted\tlost\tqps\tavg_latency_ms\tdisturbance\n' >"$out/rounds.tsv"
+    printf 'round\tstart_s\tsent\tcompleted\tlost\tservfail\tqps\tavg_latency_ms\tdisturbance\n' >"$out/rounds.tsv"
     for ((round = 0; round < rounds; round++)); do
         log=$out/dnsperf-$round.log
         local t0=$(($(date +%s) - start))
-        # -c 4 sockets, -t 2 s timeout; the file is looped until -l ends the round.
+        # -c 4 sockets; the file is looped until -l ends the round.
         lab_exec client timeout $((round_seconds + 30)) dnsperf -s "$LAB_DECOY_V4" -d "$out/queries.txt" \
-            -l "$round_seconds" -Q "$qps" -c 4 -t 2 >"$log" 2>&1 &
+            -l "$round_seconds" -Q "$qps" -q "$outstanding" -c 4 -t "$query_timeout" >"$log" 2>&1 &
         local perf=$!
         sleep $((round_seconds / 2))
         event=$(disturb "$round")
@@ -159,16 +175,19 @@ main() {
         completed=$(dnsperf_field "$log" "Queries completed")
         lost=$(dnsperf_field "$log" "Queries lost")
         rate=$(dnsperf_field "$log" "Queries per second")
+        servfail=$(sed -nE 's/.*SERVFAIL ([0-9]+).*/\1/p' "$log" | head -n 1)
         latency=$(sed -nE 's/^ *Average Latency \(s\): *([0-9.]+).*/\1/p' "$log" | awk '{ printf "%.2f", $1 * 1000 }')
         ((status == 0)) || event="$event; dnsperf exit $status"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t0" "${sent:-?}" "${completed:-?}" "${lost:-?}" \
-            "${rate:-?}" "${latency:-?}" "$event" >>"$out/rounds.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t0" "${sent:-?}" "${completed:-?}" "${lost:-?}" \
+            "${servfail:-0}" "${rate:-?}" "${latency:-?}" "$event" >>"$out/rounds.tsv"
         echo "round $round: sent ${sent:-?} completed ${completed:-?} lost ${lost:-?} (${rate:-?} qps); $event"
         lab_daemon_alive || { echo "soak: the daemon died in round $round"; break; }
     done
     sleep "$sample_every" # one more sample at rest
     stop_sampler
 
+    local drops
+    drops="UDP receive-buffer drops: client (dnsperf) $(udp_counter client RcvbufErrors), gw (daemon) $(udp_counter gw RcvbufErrors), up (knotd) $(udp_counter up RcvbufErrors); to a closed port on up (knotd down): $(udp_counter up NoPorts)"
     local alive_at_end=no
     lab_daemon_alive && alive_at_end=yes
     cp "$LAB_RUN/daemon.log" "$out/daemon.log" 2>/dev/null || true
@@ -184,8 +203,8 @@ main() {
     { printf 't_s\trss_kb\tfds\tcache_entries\talive\n'; cat "$out/samples.tsv"; } | column -t -s $'\t'
     echo
     echo "== summary"
-    awk -F'\t' 'NR > 1 { s += $3; c += $4; l += $5 }
-        END { printf "queries: sent %d, answered %d, lost %d (%.3f%%)\n", s, c, l, (s ? 100 * l / s : 0) }' "$out/rounds.tsv"
+    awk -F'\t' 'NR > 1 { s += $3; c += $4; l += $5; f += $6 }
+        END { printf "queries: sent %d, answered %d (SERVFAIL %d), lost %d (%.3f%%)\n", s, c, f, l, (s ? 100 * l / s : 0) }' "$out/rounds.tsv"
     # RSS from the first sample where the cache held (nearly) its capacity onwards.
     awk -F'\t' -v cap="$cache_size" '
         $2 != "-" && $3 != "-" { if (fmin == "" || $3 < fmin) fmin = $3; if ($3 > fmax) fmax = $3 }
@@ -196,6 +215,7 @@ main() {
             else print "RSS: the cache never filled (raise SOAK_UNIQUE or the minutes)"
             printf "open fds: min %s, max %s\n", fmin, fmax
         }' "$out/samples.tsv"
+    echo "$drops"
     local crashed=0 deaths
     deaths=$(awk -F'\t' '$5 == 0' "$out/samples.tsv" | wc -l)
     echo "daemon: alive at the end: $alive_at_end; samples with it gone: $deaths; exit status on SIGTERM: $exit_status"

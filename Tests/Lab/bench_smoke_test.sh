@@ -13,8 +13,9 @@ source "$here/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-smoke.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-# expect_row LABEL WORKLOAD: the table has that row, with numbers in columns 3-11 (peak,
-# offered, answered QPS, lost %, avg and p99 ms, CPU µs/query, VmRSS, VmHWM) and answers.
+# expect_row LABEL WORKLOAD: the table has that row, with numbers in columns 3-12 (peak,
+# offered, answered QPS, lost %, avg and p99 ms, daemon and machine CPU µs/query, VmRSS,
+# VmHWM) and answers.
 expect_row() {
     local label=$1 workload=$2 line cells bad=() i
     line=$(awk -F' [|] ' -v l="| $label" -v w="$workload" '$1 == l && $2 == w' "$work/results.md")
@@ -25,7 +26,7 @@ expect_row() {
     t_pass "$label, $workload: row present"
     IFS='|' read -r -a cells <<<"$line"
     # cells[0] is empty (the line starts with '|'), so column N is cells[N].
-    for ((i = 3; i <= 11; i++)); do
+    for ((i = 3; i <= 12; i++)); do
         [[ ${cells[i]// /} =~ ^[0-9]+(\.[0-9]+)?$ ]] || bad+=("column $i: '${cells[i]}'")
     done
     if ((${#bad[@]})); then
