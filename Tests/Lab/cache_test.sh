@@ -20,16 +20,6 @@ NEGATIVE_CAP=8           # --max-negative-ttl in part 3
 POSITIVE_CAP=4           # --max-ttl in part 3
 SERVFAIL_TTL=4           # --servfail-ttl in part 3
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=3 "$@" 2>&1; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }

@@ -18,16 +18,6 @@ UPSTREAMS=2
 DECOY4=$LAB_DECOY_V4
 DECOY6=$LAB_DECOY_V6
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=3 "$@" 2>&1; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }

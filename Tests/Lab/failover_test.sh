@@ -23,16 +23,6 @@ UPSTREAM_TIMEOUT=1         # --timeout
 PROBE_INTERVAL=5           # the daemon's fixed probe interval for a down upstream
 WILDCARD_A=198.51.100.99
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=4 "$@" 2>&1; }
 now() { date +%s.%N; }
 since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.2f", e - s }'; }

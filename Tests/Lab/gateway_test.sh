@@ -14,16 +14,6 @@ source "$here/../../scripts/lib/lab.sh"
 
 DECOY4=$LAB_DECOY_V4
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=2 "$@" 2>&1; }
 cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
 stats_field() {

@@ -12,16 +12,6 @@ source "$here/lib.sh"
 # shellcheck source=scripts/lib/lab.sh
 source "$here/../../scripts/lib/lab.sh"
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=2 "$@" 2>&1; }
 snapshot() {
     {

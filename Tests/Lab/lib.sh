@@ -8,6 +8,9 @@
 #   expect_le NAME ACTUAL LIMIT   passes when the number ACTUAL <= LIMIT (decimals allowed)
 #   t_pass NAME / t_fail NAME [DETAIL...]
 #   t_summary                     prints "lab: N passed, M failed"; returns 1 if M > 0
+#   finish                        the usual end of a lab test: the daemon log's tail if
+#                                 anything failed, lab_down, the summary, exit (tests that
+#                                 need more define their own after sourcing this file)
 #   t_note TEXT                   prints TEXT indented under the check lines
 #
 #   dig_status OUT                NOERROR, NXDOMAIN, ... from dig's header line
@@ -141,4 +144,14 @@ dig_ttl() {
 
 dig_msg_size() {
     sed -n 's/^;; MSG SIZE  rcvd: \([0-9]*\).*/\1/p' <<<"$1" | head -n 1
+}
+
+finish() {
+    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
+        echo "--- daemon log (last 40 lines)"
+        tail -n 40 "$LAB_RUN/daemon.log"
+    fi
+    lab_down
+    t_summary
+    exit $?
 }

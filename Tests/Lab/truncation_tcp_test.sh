@@ -19,16 +19,6 @@ DECOY6=$LAB_DECOY_V6
 IDLE_TIMEOUT=3 # --tcp-idle-timeout
 MAX_CONNECTIONS=5
 
-finish() {
-    if ((T_FAILED > 0)) && [[ -n $LAB_RUN && -s $LAB_RUN/daemon.log ]]; then
-        echo "--- daemon log (last 40 lines)"
-        tail -n 40 "$LAB_RUN/daemon.log"
-    fi
-    lab_down
-    t_summary
-    exit $?
-}
-
 dig_client() { lab_exec client dig +tries=1 +time=3 "$@" 2>&1; }
 tcp_clients() { lab_exec client timeout 30 python3 "$here/tcp_dns_clients.py" "$@" 2>&1; }
 
