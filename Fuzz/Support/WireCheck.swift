@@ -174,13 +174,33 @@ func checkClientReply(_ reply: [UInt8], query: [UInt8], limit: Int, question: Ar
     }
 }
 
-/// A throwaway directory for zone files, removed at exit.
+// Written once per process before fuzzing starts, read by the atexit handler:
+// no concurrent access (libFuzzer runs inputs on one thread).
+nonisolated(unsafe) private var temporaryDirectories: [String] = []
+
+/// A throwaway directory for zone files (flat), removed when libFuzzer exits
+/// normally; a crash leaves it for the post-mortem.
 func makeTemporaryDirectory() -> String {
     var template = Array("/tmp/tproxy-dns-fuzz-XXXXXX".utf8CString)
     guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
         fatalError("mkdtemp failed")
     }
-    return String(cString: created)
+    if temporaryDirectories.isEmpty {
+        atexit {
+            for directory in temporaryDirectories {
+                guard let stream = opendir(directory) else { continue }
+                while let entry = readdir(stream) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    if name != ".", name != ".." { unlink(directory + "/" + name) }
+                }
+                closedir(stream)
+                rmdir(directory)
+            }
+        }
+    }
+    let path = String(cString: created)
+    temporaryDirectories.append(path)
+    return path
 }
 
 func writeFile(_ path: String, _ bytes: some Collection<UInt8>) {

@@ -108,6 +108,47 @@ struct FuzzRegressionTests {
         #expect((H.sent(lab.query(query)) != nil) == accepted, "only a valid name goes upstream")
     }
 
+    // MARK: Zone files (ZoneFileReader)
+
+    private func loadError(_ text: String) -> ZoneLoadError? {
+        let directory = TemporaryZoneDirectory()
+        directory.write("fuzz.zone", text)
+        do {
+            _ = try LocalZones.load(directory: directory.path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// fuzz `zone`, minimized: three SOAs, owners left out. ldns 1.8.3's zone
+    /// loop freed the second and then read it again for the third (a use
+    /// after free in ldns_zone_new_frm_fp_l_e: SEGV under ASan, heap luck
+    /// otherwise). A second SOA is now refused before that loop runs; under
+    /// scripts/sanitizers.sh the old code crashes this test.
+    @Test func secondSOAIsRefusedBeforeLdnsZoneLoopSeesIt() throws {
+        let failure = try #require(loadError(" SOA r h 1 3 6 0 3\n SOA a b 1 1 1 1 0\n SOA r h 1 3 0 4 3"))
+        #expect(failure.line == 2)
+        #expect(failure.message.contains("second SOA"), "\(failure)")
+    }
+
+    @Test func secondSOAIsAnErrorAtItsLine() throws {
+        func zone(secondSOA: Bool) -> String {
+            """
+            $ORIGIN lan.
+            @ 300 IN SOA ns hostmaster 1 3600 600 604800 300
+            router IN A 192.0.2.1
+            \(secondSOA ? "" : "; ")@ IN SOA ns hostmaster 2 3600 600 604800 300
+            printer IN A 192.0.2.20
+
+            """
+        }
+        let failure = try #require(loadError(zone(secondSOA: true)))
+        #expect(failure.line == 4)
+        #expect(failure.message.contains("second SOA"), "\(failure)")
+        #expect(loadError(zone(secondSOA: false)) == nil, "one SOA loads")
+    }
+
     // MARK: OPT (MessageLayout)
 
     /// fuzz `upstream`: an OPT record whose owner is not the root. ReplyRenderer
