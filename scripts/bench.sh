@@ -399,7 +399,8 @@ run_reply_via() {
 
 version_of() {
     case $1 in
-        tproxy-dns) [[ -n $bin ]] && echo "tproxy-dns $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo '+local changes')" ;;
+        # The binary may be older than the tree (TPROXY_DNS_BIN): its build time says which.
+        tproxy-dns) [[ -n $bin ]] && echo "tproxy-dns (binary built $(date -r "$bin" '+%F %T'); repo at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo '+local changes'))" ;;
         unbound) unbound -V 2>/dev/null | sed -n 's/^Version /Unbound /p' ;;
         dnsdist) dnsdist --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2 ;;
         dnsmasq) dnsmasq --version 2>/dev/null | head -n 1 | awk '{ print "dnsmasq " $3 }' ;;
