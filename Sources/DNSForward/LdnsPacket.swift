@@ -3,7 +3,7 @@ internal import CLdns
 import Glibc
 #endif
 
-/// Owns one `ldns_pkt`: created by parsing or building, freed exactly once in
+/// Owns one `ldns_pkt`: created by parsing, freed exactly once in
 /// `deinit`. No ldns pointer leaves this type except inside `withPacket`.
 final class LdnsPacket {
     private let packet: UnsafeMutablePointer<ldns_pkt>
@@ -20,32 +20,12 @@ final class LdnsPacket {
         packet = parsed
     }
 
-    /// An empty packet to fill in (responses we originate).
-    init() throws(LdnsError) {
-        guard let created = ldns_pkt_new() else { throw LdnsError(operation: "ldns_pkt_new", message: "out of memory") }
-        packet = created
-    }
-
     deinit { ldns_pkt_free(packet) }
 
     func withPacket<R>(_ body: (UnsafeMutablePointer<ldns_pkt>) throws -> R) rethrows -> R {
         try body(packet)
     }
 
-    /// Renders to wire format (ldns allocates the buffer; we copy and free it).
-    func wire() throws(LdnsError) -> [UInt8] {
-        var output: UnsafeMutablePointer<UInt8>?
-        var size = 0
-        let status = ldns_pkt2wire(&output, packet, &size)
-        defer { free(output) }
-        guard status == LDNS_STATUS_OK, let output else { throw LdnsError(operation: "ldns_pkt2wire", status: status) }
-        return Array(UnsafeBufferPointer(start: output, count: size))
-    }
-
-    var id: UInt16 { ldns_pkt_id(packet) }
-    var isResponse: Bool { ldns_pkt_qr(packet) }
-    var opcode: UInt8 { UInt8(truncatingIfNeeded: ldns_pkt_get_opcode(packet).rawValue) }
-    var questionCount: Int { Int(ldns_pkt_qdcount(packet)) }
     var hasEDNS: Bool { ldns_pkt_edns(packet) }
     var ednsUDPSize: UInt16 { ldns_pkt_edns_udp_size(packet) }
     var ednsDO: Bool { ldns_pkt_edns_do(packet) }
