@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The event loop (tproxy-dns) drives generic DNSForward code (Forwarder<ClientContext>) on
+// every packet. Without cross-module optimization that code runs unspecialized, asking the
+// runtime for generic metadata per query; with it, the executable gets specialized copies.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "tproxy-dns",
     platforms: [.macOS(.v14)],
@@ -22,14 +27,16 @@ let package = Package(
         .target(name: "CRawUDP"),
         .target(
             name: "RawUDP",
-            dependencies: ["CRawUDP"]
+            dependencies: ["CRawUDP"],
+            swiftSettings: hotPathSettings
         ),
         .target(
             name: "DNSForward",
             dependencies: [
                 "CLdns",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         .executableTarget(
             name: "tproxy-dns",

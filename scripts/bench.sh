@@ -30,7 +30,10 @@
 #
 # Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
 # BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
-# BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1.
+# BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1,
+# BENCH_PROFILE=DIR (perf record -g on each fixed-load run, a flat profile per row and
+# workload in DIR; perf's sampling costs the daemon a little CPU, so such a run's numbers
+# are for finding hot spots, not for the table).
 # Exit status: 0 when every row ran and no daemon died, 1 otherwise.
 set -u
 
@@ -87,6 +90,7 @@ install_packages() {
     has_row unbound-tproxy || has_row unbound-dnat && pkgs+=(unbound)
     has_row dnsdist-dnat && pkgs+=(dnsdist)
     has_row dnsmasq-dnat && pkgs+=(dnsmasq-base) # the binary only: no service on the host
+    [[ -n ${BENCH_PROFILE:-} ]] && pkgs+=(linux-perf)
     # unbound and dnsdist ship services that would start on the host's port 53 at install;
     # the benchmark runs its own copies in the lab, so keep the host's untouched.
     local policy=/usr/sbin/policy-rc.d ours=0 status=0
@@ -185,6 +189,30 @@ dnsperf_run() {
         dnsperf -s "$server" -d "$file" -l "$RUN_SECONDS" "${DNSPERF_LOAD[@]}" "$@" >"$out" 2>&1
 }
 
+# profile_report PERF_PID DATA LABEL WORKLOAD: stops perf record and writes where the daemon's
+# time went (self time by symbol, Swift names demangled) to $BENCH_PROFILE/.
+profile_report() {
+    local perf_pid=$1 data=$2 name
+    kill -INT "$perf_pid" 2>/dev/null
+    wait "$perf_pid" 2>/dev/null
+    mkdir -p "$BENCH_PROFILE"
+    name=$BENCH_PROFILE/$(tr -c 'a-zA-Z0-9\n' _ <<<"$3-$4" | tr -s _).txt
+    {
+        echo "## kernel vs user"
+        perf report -i "$data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep .
+        echo "## self time by symbol"
+        perf report -i "$data" --stdio --no-children --sort symbol --percent-limit 0.5 -g none 2>/dev/null |
+            grep -v '^#' | grep . | sed 's/  *-  *-  *$//'
+        echo "## user space only, self time by symbol"
+        perf report -i "$data" --stdio --no-children --sort symbol --percent-limit 0.15 -g none 2>/dev/null |
+            grep -v '^#' | grep -F '[.]' | sed 's/  *-  *-  *$//'
+        echo "## inclusive time by symbol (system calls: __x64_sys_*)"
+        perf report -i "$data" --stdio --children --sort symbol --percent-limit 2 -g none 2>/dev/null |
+            grep -v '^#' | grep . | sed 's/  *-  *-  *$//'
+    } | swift demangle --simplified >"$name"
+    say "profile: $name"
+}
+
 results=() # TSV: label workload peak offered answered lost avg_ms p99_ms cpu_us all_cpu_us rss hwm notes
 crashes=0
 failed_rows=0
@@ -215,8 +243,14 @@ measure() {
     local before after machine_before machine_after
     before=$(cpu_ticks "$pid")
     machine_before=$(machine_busy_ticks)
+    local profiler=
+    if [[ -n ${BENCH_PROFILE:-} ]]; then
+        perf record -q -g -F 999 -p "$pid" -o "$dir/perf.data" >/dev/null 2>&1 &
+        profiler=$!
+    fi
     dnsperf_run "$dir/fixed.txt" "$server" "$fixed_file" -Q "$rate" -v "${once_args[@]}"
     after=$(cpu_ticks "$pid")
+    [[ -n $profiler ]] && profile_report "$profiler" "$dir/perf.data" "$label" "$workload"
     machine_after=$(machine_busy_ticks)
     foreign=$(foreign_since "$dir/foreign-before.txt" "$(awk -v s="$window_start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')")
     if ! lab__pid_alive "$pid" || [[ -z $after ]]; then

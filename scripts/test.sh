@@ -4,7 +4,8 @@
 #
 # A lab that cannot run (not root, no TPROXY in the kernel) is a failure, not a pass:
 # ALLOW_LAB_SKIP=1 turns that into exit 0, still with the loud message.
-# SWIFT_SCRATCH_PATH=DIR builds in DIR instead of .build.
+# SWIFT_SCRATCH_PATH=DIR builds in DIR instead of .build. Last, every fuzz target runs for
+# FUZZ_SECONDS (default 30; 0 skips) under ASan (scripts/fuzz.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -79,6 +80,25 @@ else
         failed=$((failed + f))
         report+=("$t: exit $status, $p passed, $f failed")
     done
+fi
+
+# Each libFuzzer target briefly (FUZZ_SECONDS, default 30; 0 skips), with ASan: one pass or
+# failure per target. Long runs are scripts/fuzz.sh's job; this catches what a change broke.
+fuzz_seconds=${FUZZ_SECONDS:-30}
+if ((fuzz_seconds > 0)); then
+    echo "== scripts/fuzz.sh all $fuzz_seconds"
+    fuzz_log=$(mktemp)
+    fuzz_status=0
+    scripts/fuzz.sh all "$fuzz_seconds" 2>&1 | tee "$fuzz_log" || fuzz_status=${PIPESTATUS[0]}
+    fuzz_passed=$(grep -cE '^[a-z]+ +[0-9]+ execs .* no crashes$' "$fuzz_log" || true)
+    fuzz_failed=$(grep -cE '^[a-z]+ +[0-9?]+ execs .* CRASH' "$fuzz_log" || true)
+    rm -f "$fuzz_log"
+    if ((fuzz_status != 0 && fuzz_failed == 0)); then
+        fuzz_failed=1 # a build error
+    fi
+    passed=$((passed + fuzz_passed))
+    failed=$((failed + fuzz_failed))
+    report+=("fuzz targets (scripts/fuzz.sh all $fuzz_seconds): exit $fuzz_status, $fuzz_passed clean, $fuzz_failed crashed or failed")
 fi
 
 echo

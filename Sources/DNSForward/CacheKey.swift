@@ -17,6 +17,13 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         self.checkingDisabled = checkingDisabled
     }
 
+    /// The name's bytes in one call: the synthesized hash feeds an array to
+    /// the hasher one element at a time, and this runs on every query.
+    public func hash(into hasher: inout Hasher) {
+        name.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(UInt64(type) << 32 | UInt64(`class`) << 16 | (dnssecOK ? 2 : 0) | (checkingDisabled ? 1 : 0))
+    }
+
     public var description: String {
         var text = "\(DNSName(wire: name)) \(DNSRecordType.mnemonic(type))"
         if `class` != 1 { text += " CLASS\(`class`)" }

@@ -3,9 +3,9 @@ public struct ClientQuery: Sendable {
     public let id: UInt16
     public let question: DNSQuestion
     public let key: CacheKey
-    /// The client's wire bytes. The question (offset 12 up to `questionEnd`) is
-    /// copied into every reply so the client sees its own letter case.
-    public let wire: [UInt8]
+    /// Where the question ends in the client's message (it starts at 12). The
+    /// message itself is not kept: everything a reply needs is in these fields,
+    /// and a cache hit should not copy it.
     public let questionEnd: Int
     /// Largest reply the client accepts: its EDNS size, else 512 (RFC 6891 6.2.3,
     /// RFC 1035 4.2.1); 65,535 over TCP.
@@ -15,6 +15,15 @@ public struct ClientQuery: Sendable {
     public let requestFlags: UInt16
 
     public var dnssecOK: Bool { key.dnssecOK }
+
+    /// The question section as the client wrote it (its letter case), for the upstream query.
+    public var questionWire: [UInt8] {
+        var bytes = question.name.wire
+        bytes.reserveCapacity(bytes.count + 4)
+        bytes += [UInt8(question.type >> 8), UInt8(truncatingIfNeeded: question.type),
+                  UInt8(question.class >> 8), UInt8(truncatingIfNeeded: question.class)]
+        return bytes
+    }
 
     /// The same query as it arrived over TCP: no UDP size limit applies.
     public func overTCP() -> ClientQuery {

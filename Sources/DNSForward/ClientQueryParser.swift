@@ -48,7 +48,7 @@ public enum ClientQueryParser {
         let key = CacheKey(name: name, type: type, class: qclass, dnssecOK: edns?.dnssecOK ?? false,
                            checkingDisabled: header.checkingDisabled)
         let maximum = edns.map { max(512, Int($0.size)) } ?? 512
-        return .answer(ClientQuery(id: header.id, question: question, key: key, wire: Array(wire),
+        return .answer(ClientQuery(id: header.id, question: question, key: key,
                                    questionEnd: questionEnd, maximumReply: maximum, hasEDNS: edns != nil,
                                    requestFlags: header.flags & 0x0130))
     }

@@ -44,20 +44,21 @@ public final class DNSCache {
     public var count: Int { index.count }
 
     public func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
-        guard let position = index[key], var slot = slots[position] else {
+        guard let position = index[key], slots[position] != nil else {
             counters.misses += 1
             return .miss
         }
-        if slot.answer.isFresh(at: now) {
-            slot.referenced = true
-            slot.answer.hits += 1
-            slots[position] = slot
+        // In place: copying the slot out and back would retain and release
+        // every array in it on each hit.
+        if slots[position]!.answer.isFresh(at: now) {
+            slots[position]!.referenced = true
+            slots[position]!.answer.hits += 1
             counters.hits += 1
-            return .fresh(slot.answer)
+            return .fresh(slots[position]!.answer)
         }
-        if isServable(slot.answer, now: now) {
+        if isServable(slots[position]!.answer, now: now) {
             counters.misses += 1
-            return .stale(slot.answer)
+            return .stale(slots[position]!.answer)
         }
         remove(at: position)
         counters.expired += 1

@@ -189,7 +189,7 @@ public final class Forwarder<Client: Sendable> {
     private func startAttempt(for query: ClientQuery, waiters: [Waiter], now: ContinuousClock.Instant) -> [Action] {
         counters.forwarded += 1
         let attempt = Attempt(key: query.key, question: query.question,
-                              questionWire: query.wire[DNSHeader.length..<query.questionEnd],
+                              questionWire: query.questionWire[...],
                               requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
                               upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
         return send(attempt, now: now)
@@ -264,6 +264,14 @@ public final class Forwarder<Client: Sendable> {
                                                         question: waiter.query.question, receivedAt: waiter.receivedAt)))
         }
         return actions
+    }
+
+    /// A message on a shared upstream socket that names no query waiting there
+    /// (too short to carry an ID, or an ID nobody used): counted and dropped
+    /// like any other rejected reply.
+    public func rejectUnmatchedReply(reason: @autoclosure () -> String) {
+        counters.rejectedReplies += 1
+        logger.debug("rejected upstream reply", metadata: ["reason": "\(reason())"])
     }
 
     /// The attempt's socket reported an error (ICMP unreachable, refused TCP

@@ -15,12 +15,13 @@ enum ReplyRenderer {
                 bytes.storeBytes(of: ttl.bigEndian, toByteOffset: offset, as: UInt32.self)
             }
         }
-        return personalize(wire, optRange: answer.layout.optRange, for: query)
+        // Handed over, not copied: the one copy of a cached answer per hit is the one above.
+        return personalize(consume wire, optRange: answer.layout.optRange, for: query)
     }
 
     /// ID, question case, RD and OPT handling shared by fresh and cached replies.
-    static func personalize(_ reply: [UInt8], optRange: Range<Int>?, for query: ClientQuery) -> [UInt8] {
-        var wire = reply
+    static func personalize(_ reply: consuming [UInt8], optRange: Range<Int>?, for query: ClientQuery) -> [UInt8] {
+        var wire = consume reply
         DNSHeader.setID(query.id, in: &wire)
         // RD mirrors the query (RFC 1035 4.1.1); AA goes, since we are not the
         // authority for relayed or cached data; RA is set, since recursion is what we offer.

@@ -205,7 +205,7 @@ extension Daemon {
                              receiveDropsNoOriginalDestination: receiver.drops.missingOriginalDestination),
             queryLog: .init(enabled: queryLog != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
             zones: forwarder.localZones.zoneNames,
-            responseCodes: Dictionary(uniqueKeysWithValues: responseCodes.map { ($0.key.description, $0.value) }),
+            responseCodes: Dictionary(uniqueKeysWithValues: responseCodes.byCode.map { ($0.key.description, $0.value) }),
             admission: .init(refused: admission.counters.refused, ignored: admission.counters.ignored,
                              rateLimited: admission.counters.rateLimited))
     }

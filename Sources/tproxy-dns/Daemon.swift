@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// The event loop: one thread, one epoll set holding the signal descriptor,
-/// the TPROXY UDP receiver and TCP listener, every client TCP connection and
-/// one socket per upstream attempt.
+/// the TPROXY UDP receiver and TCP listener, every client TCP connection, the
+/// pooled upstream UDP sockets and one TCP connection per upstream TCP attempt.
 final class Daemon {
     /// Poll tokens: small fixed values, then three tagged ranges.
     enum PollToken {
@@ -21,6 +21,8 @@ final class Daemon {
         static let connectionTag: UInt64 = 2 << 62
         static let controlTag: UInt64 = 3 << 62
         static let tagMask: UInt64 = 3 << 62
+        /// Within the upstream range: a pooled UDP socket's number, not an attempt token.
+        static let pooledSocketBit: UInt64 = 1 << 61
     }
 
     private(set) var configuration: DaemonConfiguration
@@ -31,10 +33,10 @@ final class Daemon {
     var metricsConnections: [UInt64: MetricsConnection] = [:]
     var admission: ClientAdmission
     /// UDP replies queued on the raw sender since the last flush, by ordinal.
-    private var pendingReplies: [(bytes: [UInt8], source: IPEndpoint, client: IPEndpoint)] = []
+    private var pendingReplies: [QueuedReply] = []
     var sourceSockets: [TransparentUDPReceiver] = []
     var sourceSocketIndex: [IPEndpoint: Int] = [:]
-    var responseCodes: [DNSResponseCode: Int] = [:]
+    var responseCodes = ResponseCodeCounts()
     /// Re-reads the settings (the --config file and the flags) on SIGHUP.
     private let reload: (() throws -> DaemonConfiguration)?
     private let sender: RawReplySender
@@ -43,6 +45,7 @@ final class Daemon {
     let forwarder: Forwarder<ClientContext>
     let queryLog: QueryLog?
     private var exchanges: [UInt64: UpstreamExchange] = [:]
+    private var upstreamSockets: UpstreamSocketPool!
     var connections: [UInt64: ClientConnection] = [:]
     var controlConnections: [UInt64: ControlConnection] = [:]
     var destinations = DestinationCounts()
@@ -82,6 +85,15 @@ final class Daemon {
         self.logger = logger
         forwarder = Forwarder(configuration: configuration.forwarder, logger: logger)
         forwarder.localZones = localZones
+        let poller = poller
+        upstreamSockets = UpstreamSocketPool(
+            upstreams: configuration.upstreams.count, socketsPerUpstream: configuration.upstreamSockets,
+            queriesPerSocket: configuration.upstreamSocketQueries,
+            didOpen: { member in
+                try poller.register(member.socket.socket.rawValue,
+                                    token: PollToken.upstreamTag | PollToken.pooledSocketBit | UInt64(member.number))
+            },
+            willClose: { member in poller.unregister(member.socket.socket.rawValue) })
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(receiver.isDualStack)",
             "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
@@ -101,7 +113,13 @@ final class Daemon {
         while running {
             try poller.wait(timeoutMilliseconds: waitTimeout()) { event in
                 switch event.token & PollToken.tagMask {
-                case PollToken.upstreamTag: handleUpstream(event, token: event.token & ~PollToken.tagMask)
+                case PollToken.upstreamTag:
+                    let id = event.token & ~PollToken.tagMask
+                    if id & PollToken.pooledSocketBit != 0 {
+                        drainUpstreamSocket(Int(id & ~PollToken.pooledSocketBit))
+                    } else {
+                        handleUpstreamTCP(event, token: id)
+                    }
                 case PollToken.connectionTag:
                     let id = event.token & ~PollToken.tagMask
                     if id & Self.sourceSocketIDBit != 0 {
@@ -133,6 +151,7 @@ final class Daemon {
         }
         flushReplies()
         for token in Array(exchanges.keys) { closeUpstream(token: token) }
+        upstreamSockets.closeAll()
         for id in Array(connections.keys) { closeConnection(id) }
         for id in Array(controlConnections.keys) { closeControl(id) }
         for id in Array(metricsConnections.keys) { closeMetrics(id) }
@@ -192,7 +211,7 @@ final class Daemon {
                     case .refuse:
                         if let refusal = ResponseBuilder.refusal(forQuery: datagram.payload) {
                             sendUDPReply(refusal, from: datagram.originalDestination, to: datagram.client)
-                            responseCodes[.refused, default: 0] += 1
+                            responseCodes.record(.refused)
                         }
                     case .drop:
                         break
@@ -358,29 +377,39 @@ final class Daemon {
 
     // MARK: Upstreams
 
-    private func handleUpstream(_ event: EventPoller.Event, token: UInt64) {
-        guard let exchange = exchanges[token] else { return }
-        switch exchange {
-        case .udp(let socket):
-            drainUDPUpstream(socket, token: token)
-        case .tcp(let tcp):
-            progressTCPUpstream(tcp, event: event, token: token)
-        }
+    private func handleUpstreamTCP(_ event: EventPoller.Event, token: UInt64) {
+        guard case .tcp(let tcp) = exchanges[token] else { return }
+        progressTCPUpstream(tcp, event: event, token: token)
     }
 
-    private func drainUDPUpstream(_ socket: ConnectedUDPSocket, token: UInt64) {
-        while exchanges[token] != nil {
+    /// Replies on a pooled socket, each handed to the attempt its ID names.
+    private func drainUpstreamSocket(_ number: Int) {
+        // Bounded like the client side: a flooding upstream cannot starve the rest.
+        for _ in 0..<64 {
+            guard let member = upstreamSockets.members[number] else { return }
             let length: Int
             do {
-                guard let received = try socket.receive(into: readBuffer) else { return }
+                guard let received = try member.socket.receive(into: readBuffer) else { return }
                 length = received
             } catch {
-                logger.debug("upstream socket error", metadata: ["upstream.address": "\(socket.remote)", "error": "\(error)"])
-                perform(forwarder.handleUpstreamFailure(token: token, now: .now))
+                // ECONNREFUSED (ICMP port unreachable) and the like concern the
+                // upstream, not one query: everything waiting here moves on now.
+                logger.debug("upstream socket error", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
+                for token in Array(member.pending.values) {
+                    perform(forwarder.handleUpstreamFailure(token: token, now: .now))
+                }
                 return
             }
             // MSG_TRUNC reports the full length: more than our buffer is not DNS over UDP.
-            guard length <= readBuffer.count else { continue }
+            guard length >= 2, length <= readBuffer.count else {
+                forwarder.rejectUnmatchedReply(reason: "\(length) bytes")
+                continue
+            }
+            let id = UInt16(readBuffer[0]) << 8 | UInt16(readBuffer[1])
+            guard let token = member.pending[id] else {
+                forwarder.rejectUnmatchedReply(reason: "no query with ID \(id) waits on this socket")
+                continue
+            }
             perform(forwarder.handleUpstreamReply(UnsafeRawBufferPointer(rebasing: readBuffer[..<length]), token: token, now: .now))
         }
     }
@@ -418,10 +447,16 @@ final class Daemon {
         do {
             switch transport {
             case .udp:
-                let socket = try ConnectedUDPSocket(connectingTo: remote)
-                try poller.register(socket.socket.rawValue, token: PollToken.upstreamTag | token)
-                exchanges[token] = .udp(socket)
-                try bytes.withUnsafeBytes { try socket.send($0) }
+                // The forwarder wrote this query: its ID is its first two bytes.
+                let id = bytes.count >= 2 ? UInt16(bytes[0]) << 8 | UInt16(bytes[1]) : 0
+                let member = try upstreamSockets.assign(token: token, id: id, upstream: index, remote: remote)
+                exchanges[token] = .udp(member: member.number, id: id)
+                do {
+                    try bytes.withUnsafeBytes { try member.socket.send($0) }
+                } catch {
+                    upstreamSockets.retire(member: member.number)
+                    throw error
+                }
             case .tcp:
                 guard let framed = DNSStreamFramer.frame(bytes) else { throw DaemonError.queryTooLarge }
                 let exchange = UpstreamTCPExchange(stream: try StreamSocket(connectingTo: remote), framedQuery: framed)
@@ -435,8 +470,11 @@ final class Daemon {
     }
 
     private func closeUpstream(token: UInt64) {
-        guard let exchange = exchanges.removeValue(forKey: token) else { return }
-        poller.unregister(exchange.descriptor)
+        switch exchanges.removeValue(forKey: token) {
+        case .udp(let member, let id)?: upstreamSockets.release(member: member, id: id)
+        case .tcp(let exchange)?: poller.unregister(exchange.stream.socket.rawValue)
+        case nil: break
+        }
     }
 
     // MARK: Actions
@@ -449,7 +487,7 @@ final class Daemon {
                 case .udp(let client, let destination): sendUDPReply(bytes, from: destination, to: client)
                 case .tcp(let connection, _, _): sendTCPReply(bytes, connection: connection)
                 }
-                responseCodes[details.code, default: 0] += 1
+                responseCodes.record(details.code)
                 if let queryLog { queryLog.record(logRecord(context, details)) }
                 if logger.logLevel <= .debug {
                     logger.debug("answered", metadata: [
@@ -493,6 +531,10 @@ final class Daemon {
                 if new.metricsEndpoint != configuration.metricsEndpoint { needsRestart.append("metrics") }
                 if new.tcpMaximumConnections != configuration.tcpMaximumConnections { needsRestart.append("tcp-max-connections") }
                 if new.replyVia != configuration.replyVia { needsRestart.append("reply-via") }
+                if new.upstreamSockets != configuration.upstreamSockets { needsRestart.append("upstream-sockets") }
+                if new.upstreamSocketQueries != configuration.upstreamSocketQueries {
+                    needsRestart.append("upstream-socket-queries")
+                }
                 var admission = new.admission
                 admission.carryOver(from: self.admission)
                 self.admission = admission
@@ -504,6 +546,8 @@ final class Daemon {
                 applied.metricsEndpoint = configuration.metricsEndpoint
                 applied.tcpMaximumConnections = configuration.tcpMaximumConnections
                 applied.replyVia = configuration.replyVia
+                applied.upstreamSockets = configuration.upstreamSockets
+                applied.upstreamSocketQueries = configuration.upstreamSocketQueries
                 applied.forwarder = forwarder.configuration
                 configuration = applied
                 logger.notice("configuration reloaded", metadata: [
@@ -551,7 +595,7 @@ final class Daemon {
             case .raw:
                 let ordinal = pendingReplies.count
                 try bytes.withUnsafeBytes { try sender.enqueue($0, from: source, to: client, ordinal: ordinal) }
-                pendingReplies.append((bytes, source, client))
+                pendingReplies.append(QueuedReply(bytes: bytes, source: source, client: client))
             case .socketPerSource:
                 let socket = try sourceSocket(for: source)
                 try bytes.withUnsafeBytes { try socket.send($0, to: client) }
@@ -569,6 +613,14 @@ final class Daemon {
             logger.warning("sending reply failed", metadata: ["client": "\(client)", "error": "\(error)"])
         }
     }
+}
+
+/// A UDP reply handed to the raw sender's batch, kept until the batch is sent
+/// in case the kernel refuses it as too large and it must go again truncated.
+struct QueuedReply {
+    let bytes: [UInt8]
+    let source: IPEndpoint
+    let client: IPEndpoint
 }
 
 enum DaemonError: Error, CustomStringConvertible {

@@ -28,5 +28,9 @@ struct DaemonConfiguration {
     /// Prometheus metrics over HTTP; nil is off.
     var metricsEndpoint: IPEndpoint?
     var replyVia = ReplyPath.raw
+    /// UDP sockets per upstream that new queries rotate over.
+    var upstreamSockets = 8
+    /// Queries one upstream UDP socket sends before it is replaced by one on a new random port.
+    var upstreamSocketQueries = 256
     var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
 }

@@ -11,10 +11,9 @@ struct DestinationCounts {
     init(capacity: Int = 4096) { self.capacity = capacity }
 
     mutating func record(_ address: IPAddress) {
-        if let count = counts[address] {
-            counts[address] = count + 1
-        } else if counts.count < capacity {
-            counts[address] = 1
+        // One hash lookup while there is room (the usual case), two once full.
+        if counts.count < capacity || counts[address] != nil {
+            counts[address, default: 0] += 1
         } else {
             other += 1
         }

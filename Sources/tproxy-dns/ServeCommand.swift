@@ -42,6 +42,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
     var maxInFlight: Int = 4096
 
+    @Option(help: ArgumentHelp("UDP sockets to each upstream that queries rotate over, each on its own random source port.", valueName: "count"))
+    var upstreamSockets: Int = 8
+
+    @Option(help: ArgumentHelp("Queries one upstream UDP socket sends before it is closed and replaced by one on a new random port; 1 gives every query a socket of its own (more CPU per cache miss).", valueName: "count"))
+    var upstreamSocketQueries: Int = 256
+
     @Option(help: ArgumentHelp("Cached answers held at most (CLOCK eviction); 0 disables the cache.", valueName: "entries"))
     var cacheSize: Int = 100_000
 
@@ -121,6 +127,8 @@ struct ServeCommand: ParsableCommand {
         guard port != 0 else { throw ValidationError("--port must be 1-65535") }
         guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout must be between 0 and 60 seconds") }
         guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
+        guard (1...1024).contains(upstreamSockets) else { throw ValidationError("--upstream-sockets must be 1-1024") }
+        guard upstreamSocketQueries > 0 else { throw ValidationError("--upstream-socket-queries must be positive") }
         guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
         guard minTTL <= maxTTL else { throw ValidationError("--min-ttl must not exceed --max-ttl") }
         guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
@@ -279,6 +287,8 @@ struct ServeCommand: ParsableCommand {
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
+        configuration.upstreamSockets = upstreamSockets
+        configuration.upstreamSocketQueries = upstreamSocketQueries
         configuration.zonesDirectory = zones
         configuration.queryLogPath = queryLog
         configuration.controlPath = noControl ? nil : control

@@ -1,25 +1,11 @@
 import DNSForward
 import RawUDP
 
-/// The socket of one upstream attempt: a connected UDP socket, or a TCP
-/// connection carrying one framed query (the retry after a TC reply).
+/// Where one upstream attempt waits: a query ID on a pooled UDP socket, or a
+/// TCP connection of its own carrying one framed query (the retry after a TC reply).
 enum UpstreamExchange {
-    case udp(ConnectedUDPSocket)
+    case udp(member: Int, id: UInt16)
     case tcp(UpstreamTCPExchange)
-
-    var descriptor: Int32 {
-        switch self {
-        case .udp(let socket): return socket.socket.rawValue
-        case .tcp(let exchange): return exchange.stream.socket.rawValue
-        }
-    }
-
-    var remote: IPEndpoint {
-        switch self {
-        case .udp(let socket): return socket.remote
-        case .tcp(let exchange): return exchange.stream.remote
-        }
-    }
 }
 
 final class UpstreamTCPExchange {
