@@ -112,6 +112,9 @@ cpu_ticks() { # PID: utime + stime, all threads
     stat=${stat##*) }
     awk '{ print $12 + $13 }' <<<"$stat"
 }
+context_switches() { # PID: voluntary context switches (sleeps), all threads
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '$1 == "voluntary_ctxt_switches:" { n += $2 } END { print n + 0 }'
+}
 machine_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 mem_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null; }
 dnsperf_value() { # FILE LABEL FIELD: the FIELD-th word after "LABEL:"
@@ -243,7 +246,8 @@ measure() {
     local before after machine_before machine_after
     before=$(cpu_ticks "$pid")
     machine_before=$(machine_busy_ticks)
-    local profiler=
+    local profiler= switches_before
+    switches_before=$(context_switches "$pid")
     if [[ -n ${BENCH_PROFILE:-} ]]; then
         perf record -q -g -F 999 -p "$pid" -o "$dir/perf.data" >/dev/null 2>&1 &
         profiler=$!
@@ -251,6 +255,7 @@ measure() {
     dnsperf_run "$dir/fixed.txt" "$server" "$fixed_file" -Q "$rate" -v "${once_args[@]}"
     after=$(cpu_ticks "$pid")
     [[ -n $profiler ]] && profile_report "$profiler" "$dir/perf.data" "$label" "$workload"
+    local switches=$(($(context_switches "$pid") - switches_before))
     machine_after=$(machine_busy_ticks)
     foreign=$(foreign_since "$dir/foreign-before.txt" "$(awk -v s="$window_start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')")
     if ! lab__pid_alive "$pid" || [[ -z $after ]]; then
@@ -285,7 +290,7 @@ measure() {
     local note_text
     note_text=$(IFS=';'; echo "${notes[*]}")
     results+=("$label	$workload	${peak:--}	$rate	${qps:--}	${lost:--}	$(ms "$avg")	$(ms "$p99")	$cpu	$all_cpu	$rss	$hwm	${note_text//;/; }")
-    say "$label, $workload: peak ${peak:-?} QPS; at $rate: answered ${qps:-?}/s, lost ${lost:-?}%, cpu ${cpu} µs/q, p99 $(ms "$p99") ms"
+    say "$label, $workload: peak ${peak:-?} QPS; at $rate: answered ${qps:-?}/s, lost ${lost:-?}%, cpu ${cpu} µs/q, p99 $(ms "$p99") ms, $(awk -v s="$switches" -v n="${completed:-0}" 'BEGIN { if (n > 0) printf "%.2f", s / n; else print "-" }') voluntary context switches per answer"
 }
 
 # --- query files ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ public enum ClientQueryParser {
         let formatError = ClientQueryVerdict.respond(ResponseBuilder.headerOnly(for: header, code: .formatError), .formatError, nil)
         guard header.questionCount == 1 else { return formatError }
         let reader = WireReader(bytes: wire)
-        guard let (name, nameEnd) = reader.uncompressedName(at: DNSHeader.length),
+        guard let nameEnd = reader.uncompressedNameEnd(at: DNSHeader.length),
               let type = reader.u16(at: nameEnd), let qclass = reader.u16(at: nameEnd + 2) else { return formatError }
         let questionEnd = nameEnd + 4
 
@@ -33,6 +33,9 @@ public enum ClientQueryParser {
         }
 
         let original = Array(wire[DNSHeader.length..<nameEnd])
+        // The key is the name lowercased; most clients ask in lowercase, and
+        // then both share one buffer.
+        let name = original.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? original.map(DNSName.foldCase) : original
         let question = DNSQuestion(name: DNSName(wire: original), type: type, class: qclass)
         if let edns, edns.version != 0 {
             // RFC 6891 6.1.3: we speak version 0 only.
@@ -51,6 +54,41 @@ public enum ClientQueryParser {
         return .answer(ClientQuery(id: header.id, question: question, key: key,
                                    questionEnd: questionEnd, maximumReply: maximum, hasEDNS: edns != nil,
                                    requestFlags: header.flags & 0x0130))
+    }
+
+    /// A query in the plain shape every cache hit has, read without allocating:
+    /// QUERY, one uncompressed question, no records but an optional final OPT
+    /// of version 0, and not a zone transfer. Nil for anything else, which
+    /// `classify` then handles (and answers with an error where due).
+    struct PlainQuery {
+        let header: DNSHeader
+        let nameEnd: Int
+        let type: UInt16
+        let qclass: UInt16
+        let ednsSize: UInt16?
+        let dnssecOK: Bool
+    }
+
+    static func plainQuery(_ wire: UnsafeRawBufferPointer) -> PlainQuery? {
+        guard let header = DNSHeader(wire: wire), !header.isResponse, header.opcode == 0, header.questionCount == 1,
+              header.answerCount == 0, header.authorityCount == 0, header.additionalCount <= 1 else { return nil }
+        let reader = WireReader(bytes: wire)
+        guard let nameEnd = reader.uncompressedNameEnd(at: DNSHeader.length),
+              let type = reader.u16(at: nameEnd), let qclass = reader.u16(at: nameEnd + 2),
+              type != DNSRecordType.axfr, type != DNSRecordType.ixfr else { return nil }
+        let questionEnd = nameEnd + 4
+        if header.additionalCount == 0 {
+            guard questionEnd == wire.count else { return nil }
+            return PlainQuery(header: header, nameEnd: nameEnd, type: type, qclass: qclass, ednsSize: nil, dnssecOK: false)
+        }
+        guard let opt = readOPT(reader, at: questionEnd, end: wire.count), opt.version == 0 else { return nil }
+        return PlainQuery(header: header, nameEnd: nameEnd, type: type, qclass: qclass, ednsSize: opt.size, dnssecOK: opt.dnssecOK)
+    }
+
+    /// The question of a plain query, for logging an answer the fast path gave.
+    public static func question(of wire: UnsafeRawBufferPointer) -> DNSQuestion? {
+        guard let plain = plainQuery(wire) else { return nil }
+        return DNSQuestion(name: DNSName(wire: Array(wire[DNSHeader.length..<plain.nameEnd])), type: plain.type, class: plain.qclass)
     }
 
     /// The OPT pseudo-record (RFC 6891 6.1.2) that must end the message.

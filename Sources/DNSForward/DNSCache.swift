@@ -21,10 +21,29 @@ public final class DNSCache {
         case miss
     }
 
-    private struct Slot {
-        var key: CacheKey
-        var answer: CachedAnswer
-        var referenced: Bool
+    /// A class, not a struct, and the answer a `let`: a hit reads the stored
+    /// answer in place and marks and counts through one reference, where
+    /// copying the answer out (and back) retains every array in it. What
+    /// changes after insertion lives here, not in the answer.
+    final class Slot {
+        let key: CacheKey
+        let answer: CachedAnswer
+        var referenced = false
+        var hits = 0
+        var serveStaleUntil: ContinuousClock.Instant?
+
+        init(key: CacheKey, answer: CachedAnswer) {
+            self.key = key
+            self.answer = answer
+        }
+
+        /// The answer with what changed since insertion, for callers outside the hit path.
+        var current: CachedAnswer {
+            var copy = answer
+            copy.hits = hits
+            copy.serveStaleUntil = serveStaleUntil
+            return copy
+        }
     }
 
     /// TTL policy may change at run time; `capacity` is fixed at creation.
@@ -44,21 +63,19 @@ public final class DNSCache {
     public var count: Int { index.count }
 
     public func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
-        guard let position = index[key], slots[position] != nil else {
+        guard let position = index[key], let slot = slots[position] else {
             counters.misses += 1
             return .miss
         }
-        // In place: copying the slot out and back would retain and release
-        // every array in it on each hit.
-        if slots[position]!.answer.isFresh(at: now) {
-            slots[position]!.referenced = true
-            slots[position]!.answer.hits += 1
+        if slot.answer.isFresh(at: now) {
+            slot.referenced = true
+            slot.hits += 1
             counters.hits += 1
-            return .fresh(slots[position]!.answer)
+            return .fresh(slot.current)
         }
-        if isServable(slots[position]!.answer, now: now) {
+        if isServable(slot.answer, now: now) {
             counters.misses += 1
-            return .stale(slots[position]!.answer)
+            return .stale(slot.current)
         }
         remove(at: position)
         counters.expired += 1
@@ -66,19 +83,33 @@ public final class DNSCache {
         return .miss
     }
 
+    /// The fresh entry for `key`, without counting anything: the fast path
+    /// counts the hit with `countHit` only once
+    /// its reply is written, and leaves every other case to `lookup`.
+    /// The entry itself, not a copy of its answer: copying the struct out
+    /// retains every array in it.
+    func freshEntry(for key: CacheKey, now: ContinuousClock.Instant) -> Slot? {
+        guard let position = index[key], let slot = slots[position], slot.answer.isFresh(at: now) else { return nil }
+        return slot
+    }
+
+    func countHit(_ slot: Slot) {
+        slot.referenced = true
+        slot.hits += 1
+        counters.hits += 1
+    }
+
     /// Counts a stale answer actually sent.
     public func recordStaleHit(_ key: CacheKey) {
-        guard let position = index[key], var slot = slots[position] else { return }
-        slot.answer.hits += 1
-        slots[position] = slot
+        guard let position = index[key], let slot = slots[position] else { return }
+        slot.hits += 1
         counters.staleHits += 1
     }
 
     /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
     public func markServeStale(_ key: CacheKey, until: ContinuousClock.Instant) {
-        guard let position = index[key], var slot = slots[position] else { return }
-        slot.answer.serveStaleUntil = until
-        slots[position] = slot
+        guard let position = index[key], let slot = slots[position] else { return }
+        slot.serveStaleUntil = until
     }
 
     public func insert(_ answer: CachedAnswer, for key: CacheKey, now: ContinuousClock.Instant) {
@@ -86,7 +117,7 @@ public final class DNSCache {
         counters.insertions += 1
         if let position = index[key] {
             bytes += answer.wire.count - (slots[position]?.answer.wire.count ?? 0)
-            slots[position] = Slot(key: key, answer: answer, referenced: false)
+            slots[position] = Slot(key: key, answer: answer)
             return
         }
         let position: Int
@@ -98,7 +129,7 @@ public final class DNSCache {
         } else {
             position = evictOne(now: now)
         }
-        slots[position] = Slot(key: key, answer: answer, referenced: false)
+        slots[position] = Slot(key: key, answer: answer)
         index[key] = position
         bytes += answer.wire.count
     }
@@ -130,14 +161,14 @@ public final class DNSCache {
 
     /// Every entry, for inspection (dump, lookup).
     public func forEach(_ body: (CacheKey, CachedAnswer) -> Void) {
-        for case let slot? in slots { body(slot.key, slot.answer) }
+        for case let slot? in slots { body(slot.key, slot.current) }
     }
 
     /// Every key, for a dump that proceeds in chunks between packets.
     public var keys: [CacheKey] { Array(index.keys) }
 
     public func entry(for key: CacheKey) -> CachedAnswer? {
-        index[key].flatMap { slots[$0]?.answer }
+        index[key].flatMap { slots[$0]?.current }
     }
 
     private func isServable(_ answer: CachedAnswer, now: ContinuousClock.Instant) -> Bool {
@@ -161,7 +192,7 @@ public final class DNSCache {
             guard let slot = slots[position] else { return position }
             let dead = !slot.answer.isFresh(at: now) && !isServable(slot.answer, now: now)
             if slot.referenced && !dead {
-                slots[position]?.referenced = false
+                slot.referenced = false
                 continue
             }
             remove(at: position)

@@ -64,6 +64,8 @@ public final class Forwarder<Client: Sendable> {
     private var inFlight: [CacheKey: UInt64] = [:]
     private var deadlines = DeadlineQueue()
     private var nextToken: UInt64 = 1
+    /// The fast path's cache key name, refilled per query in place.
+    private var scratchName: [UInt8] = []
     private let makeID: () -> UInt16
     private let logger: Logger
 
@@ -140,6 +142,37 @@ public final class Forwarder<Client: Sendable> {
             }
             return answer(query, from: client, now: now)
         }
+    }
+
+    /// The cache-hit fast path for a UDP query, without heap allocation: the
+    /// key from the wire question, the stored answer patched (ID, the client's
+    /// case, aged TTLs, OPT) straight into `out`. Returns the reply's length
+    /// and code, or nil when the query needs `handleQuery` (any other shape,
+    /// a name local zones answer, no fresh entry, a reply over the client's
+    /// limit); nothing is counted then, so `handleQuery` counts it once.
+    public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant,
+                                into out: UnsafeMutableRawBufferPointer) -> (length: Int, code: DNSResponseCode)? {
+        guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }
+        scratchName.removeAll(keepingCapacity: true)
+        for offset in DNSHeader.length..<plain.nameEnd { scratchName.append(DNSName.foldCase(wire[offset])) }
+        if localZones.mayAnswer(name: scratchName, class: plain.qclass) { return nil }
+        let key = CacheKey(name: scratchName, type: plain.type, class: plain.qclass, dnssecOK: plain.dnssecOK,
+                           checkingDisabled: plain.header.checkingDisabled)
+        guard let entry = cache.freshEntry(for: key, now: now) else { return nil }
+        let client = ReplyRenderer.Personalization(
+            id: plain.header.id, requestFlags: plain.header.flags & 0x0130, hasEDNS: plain.ednsSize != nil,
+            dnssecOK: plain.dnssecOK,
+            maximumReply: min(plain.ednsSize.map { max(512, Int($0)) } ?? 512, configuration.maximumUDPReply))
+        let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
+        let written = entry.answer.wire.withUnsafeBytes { stored in
+            ReplyRenderer.write(stored, ttlOffsets: entry.answer.layout.ttlOffsets, optRange: entry.answer.layout.optRange,
+                                ttl: .aged(entry.answer.age(at: now)), for: client, questionName: name, into: out)
+        }
+        guard let length = written else { return nil }
+        cache.countHit(entry)
+        counters.queries += 1
+        counters.answeredFromCache += 1
+        return (length, entry.answer.responseCode)
     }
 
     private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {

@@ -18,6 +18,13 @@ public struct ReplyDetails: Sendable {
     public let question: DNSQuestion?
     /// When the query arrived: reply time minus this is the client's latency.
     public let receivedAt: ContinuousClock.Instant
+
+    public init(code: DNSResponseCode, source: AnswerSource, question: DNSQuestion?, receivedAt: ContinuousClock.Instant) {
+        self.code = code
+        self.source = source
+        self.question = question
+        self.receivedAt = receivedAt
+    }
 }
 
 public enum Transport: String, Sendable {

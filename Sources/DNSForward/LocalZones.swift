@@ -140,6 +140,13 @@ public final class LocalZones: Sendable {
         return LocalAnswer(bytes: cut, code: code)
     }
 
+    /// Whether `answer` could answer a question for `name` (lowercased wire) in
+    /// `class`: the cache-hit fast path asks before serving from cache.
+    public func mayAnswer(name: [UInt8], class qclass: UInt16) -> Bool {
+        guard !zones.isEmpty, qclass == 1 || qclass == 255 else { return false }
+        return zoneIndex(containing: DNSName(wire: name)) != nil
+    }
+
     /// The zone with the longest apex at or above `name` (lowercased).
     func zoneIndex(containing name: DNSName) -> Int? {
         var candidate: DNSName? = name

@@ -1,61 +1,134 @@
 /// Turns a stored or fresh response into the bytes one client gets: its ID,
 /// its letter case in the question, TTLs aged by the time in cache, OPT kept
 /// only if the client sent one, and TC when it exceeds the client's buffer.
-/// Pure byte patching: no parse on the cache-hit path.
+/// Pure byte patching: no parse on the cache-hit path. `write` does the work
+/// into caller-owned memory (the allocation-free cache hit); the array forms
+/// wrap it for everything else.
 enum ReplyRenderer {
+    /// What happens to the TTL fields at `ttlOffsets`.
+    enum TTLRewrite {
+        case keep
+        /// Each stored TTL less the seconds the answer spent in cache, floored at 0.
+        case aged(UInt32)
+        /// Every TTL set to this (stale answers, RFC 8767).
+        case fixed(UInt32)
+    }
+
+    /// The parts of the client's query that shape its copy of a reply.
+    struct Personalization {
+        var id: UInt16
+        /// RD, AD and CD as the client set them.
+        var requestFlags: UInt16
+        var hasEDNS: Bool
+        var dnssecOK: Bool
+        var maximumReply: Int
+
+        init(id: UInt16, requestFlags: UInt16, hasEDNS: Bool, dnssecOK: Bool, maximumReply: Int) {
+            self.id = id
+            self.requestFlags = requestFlags
+            self.hasEDNS = hasEDNS
+            self.dnssecOK = dnssecOK
+            self.maximumReply = maximumReply
+        }
+
+        init(_ query: ClientQuery) {
+            self.init(id: query.id, requestFlags: query.requestFlags, hasEDNS: query.hasEDNS,
+                      dnssecOK: query.dnssecOK, maximumReply: query.maximumReply)
+        }
+    }
+
     static func render(_ answer: CachedAnswer, for query: ClientQuery, now: ContinuousClock.Instant,
                        fixedTTL: UInt32? = nil) -> [UInt8] {
-        var wire = answer.wire
-        let age = answer.age(at: now)
-        wire.withUnsafeMutableBytes { bytes in
-            for offset in answer.layout.ttlOffsets {
-                let stored = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16
-                    | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
-                let ttl = fixedTTL ?? (stored > age ? stored - age : 0)
-                bytes.storeBytes(of: ttl.bigEndian, toByteOffset: offset, as: UInt32.self)
-            }
-        }
-        // Handed over, not copied: the one copy of a cached answer per hit is the one above.
-        return personalize(consume wire, optRange: answer.layout.optRange, for: query)
+        personalize(answer.wire, ttlOffsets: answer.layout.ttlOffsets, optRange: answer.layout.optRange,
+                    ttl: fixedTTL.map { .fixed($0) } ?? .aged(answer.age(at: now)), for: query)
     }
 
     /// ID, question case, RD and OPT handling shared by fresh and cached replies.
-    static func personalize(_ reply: consuming [UInt8], optRange: Range<Int>?, for query: ClientQuery) -> [UInt8] {
-        var wire = consume reply
-        DNSHeader.setID(query.id, in: &wire)
-        // RD mirrors the query (RFC 1035 4.1.1); AA goes, since we are not the
-        // authority for relayed or cached data; RA is set, since recursion is what we offer.
-        wire[2] = (wire[2] & ~0x05) | UInt8((query.requestFlags & 0x0100) >> 8)
-        wire[3] |= 0x80
-        let nameLength = query.question.name.wire.count
-        if wire.count >= DNSHeader.length + nameLength {
-            wire.replaceSubrange(DNSHeader.length..<(DNSHeader.length + nameLength), with: query.question.name.wire)
-        }
-        if let optRange {
-            if query.hasEDNS {
-                // Advertise our own buffer size, not the upstream's, and echo the
-                // client's DO bit whatever the upstream did (RFC 3225 3).
-                wire[optRange.lowerBound + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
-                wire[optRange.lowerBound + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
-                wire[optRange.lowerBound + 7] = (wire[optRange.lowerBound + 7] & 0x7F) | (query.dnssecOK ? 0x80 : 0)
-            } else {
-                // RFC 6891 7: no OPT in a response to a query without one.
-                wire.removeSubrange(optRange)
-                let additional = (UInt16(wire[10]) << 8 | UInt16(wire[11])) &- 1
-                wire[10] = UInt8(additional >> 8)
-                wire[11] = UInt8(truncatingIfNeeded: additional)
+    static func personalize(_ reply: [UInt8], ttlOffsets: [Int] = [], optRange: Range<Int>?, ttl: TTLRewrite = .keep,
+                            for query: ClientQuery) -> [UInt8] {
+        let personalization = Personalization(query)
+        var fits = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: reply.count + optLength) { buffer, count in
+            let written = reply.withUnsafeBytes { stored in
+                query.question.name.wire.withUnsafeBytes { name in
+                    write(stored, ttlOffsets: ttlOffsets, optRange: optRange, ttl: ttl, for: personalization,
+                          questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
+                }
             }
-        } else if query.hasEDNS {
-            // RFC 6891 7: an EDNS query gets an OPT back, even if the upstream sent none.
-            wire += ResponseBuilder.opt(dnssecOK: query.dnssecOK)
-            let additional = (UInt16(wire[10]) << 8 | UInt16(wire[11])) &+ 1
-            wire[10] = UInt8(additional >> 8)
-            wire[11] = UInt8(truncatingIfNeeded: additional)
+            fits = written != nil
+            count = written ?? 0
         }
-        if wire.count > query.maximumReply {
-            let header = wire.withUnsafeBytes { DNSHeader(wire: $0) } ?? DNSHeader(id: query.id, flags: 0x8000)
-            return ResponseBuilder.truncated(replyHeader: header, for: query)
+        if fits { return bytes }
+        // Over the client's limit: header and question with TC, so it retries over TCP.
+        var header = reply.withUnsafeBytes { DNSHeader(wire: $0) } ?? DNSHeader(id: query.id, flags: 0x8000)
+        header.flags = (header.flags & ~0x0500) | (query.requestFlags & 0x0100) | 0x0080
+        return ResponseBuilder.truncated(replyHeader: header, for: query)
+    }
+
+    private static let optLength = 11
+
+    /// Writes `stored`, personalized, into `out`; returns its length, or nil
+    /// when it would exceed the client's limit or `out` (the caller answers
+    /// with TC instead). RD mirrors the query (RFC 1035 4.1.1); AA goes, since
+    /// we are not the authority for relayed or cached data; RA is set, since
+    /// recursion is what we offer. `questionName` is the client's own spelling.
+    static func write(_ stored: UnsafeRawBufferPointer, ttlOffsets: [Int], optRange: Range<Int>?, ttl: TTLRewrite,
+                      for client: Personalization, questionName: UnsafeRawBufferPointer,
+                      into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard stored.count >= DNSHeader.length else { return nil }
+        // RFC 6891 7: OPT in the reply exactly when the query had one.
+        let dropsOPT = optRange != nil && !client.hasEDNS
+        let addsOPT = optRange == nil && client.hasEDNS
+        let length = stored.count - (dropsOPT ? optRange!.count : 0) + (addsOPT ? optLength : 0)
+        guard length <= client.maximumReply, length <= out.count else { return nil }
+
+        if let optRange, dropsOPT {
+            out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: optRange.lowerBound)
+            (out.baseAddress! + optRange.lowerBound).copyMemory(from: stored.baseAddress! + optRange.upperBound,
+                                                               byteCount: stored.count - optRange.upperBound)
+        } else {
+            out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: stored.count)
         }
-        return wire
+        if case .keep = ttl {} else {
+            for storedOffset in ttlOffsets {
+                // Records after a dropped OPT moved up by its length.
+                let offset = dropsOPT && storedOffset >= optRange!.upperBound ? storedOffset - optRange!.count : storedOffset
+                let value: UInt32
+                switch ttl {
+                case .keep: continue
+                case .fixed(let fixed): value = fixed
+                case .aged(let age):
+                    let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                    value = original > age ? original - age : 0
+                }
+                out.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+            }
+        }
+        out[0] = UInt8(client.id >> 8)
+        out[1] = UInt8(truncatingIfNeeded: client.id)
+        out[2] = (out[2] & ~0x05) | UInt8((client.requestFlags & 0x0100) >> 8)
+        out[3] |= 0x80
+        if length >= DNSHeader.length + questionName.count {
+            (out.baseAddress! + DNSHeader.length).copyMemory(from: questionName.baseAddress!, byteCount: questionName.count)
+        }
+        if let optRange, client.hasEDNS {
+            // Advertise our own buffer size, not the upstream's, and echo the
+            // client's DO bit whatever the upstream did (RFC 3225 3).
+            out[optRange.lowerBound + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
+            out[optRange.lowerBound + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
+            out[optRange.lowerBound + 7] = (out[optRange.lowerBound + 7] & 0x7F) | (client.dnssecOK ? 0x80 : 0)
+        }
+        if dropsOPT || addsOPT {
+            if addsOPT {
+                let opt: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                    (0, 0, 41, UInt8(ResponseBuilder.advertisedUDPSize >> 8),
+                     UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize), 0, 0, client.dnssecOK ? 0x80 : 0, 0, 0, 0)
+                withUnsafeBytes(of: opt) { (out.baseAddress! + stored.count).copyMemory(from: $0.baseAddress!, byteCount: optLength) }
+            }
+            let additional = (UInt16(out[10]) << 8 | UInt16(out[11])) &+ (addsOPT ? 1 : 0xFFFF)
+            out[10] = UInt8(additional >> 8)
+            out[11] = UInt8(truncatingIfNeeded: additional)
+        }
+        return length
     }
 }

@@ -77,24 +77,19 @@ struct WireReader {
         }
     }
 
-    /// An uncompressed name at `offset`, lowercased for use as a key, and its end.
-    /// Nil for compression pointers: a query's question has nothing to point back at.
-    func uncompressedName(at offset: Int) -> (lowercased: [UInt8], end: Int)? {
+    /// Where the uncompressed name at `offset` ends; nil for a name that runs
+    /// past the message, is too long, or uses compression (a query's question
+    /// has nothing to point back at).
+    func uncompressedNameEnd(at offset: Int) -> Int? {
         var position = offset
-        var name: [UInt8] = []
-        name.reserveCapacity(32)
         while position < bytes.count {
             let length = Int(bytes[position])
             guard length & 0xC0 == 0 else { return nil }
-            name.append(UInt8(length))
-            if length == 0 { return (name, position + 1) }
+            if length == 0 { return position + 1 }
             // RFC 1035 3.1: 255 octets at most, the root's zero octet included;
             // + 1 keeps room for it. Found by fuzzing: without it a 256-octet
             // name passed and was forwarded upstream.
-            guard position + 1 + length <= bytes.count, name.count + length + 1 <= 255 else { return nil }
-            for index in (position + 1)...(position + length) {
-                name.append(DNSName.foldCase(bytes[index]))
-            }
+            guard position + 1 + length <= bytes.count, position - offset + length + 2 <= 255 else { return nil }
             position += length + 1
         }
         return nil

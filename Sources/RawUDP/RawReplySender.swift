@@ -39,8 +39,9 @@ public final class RawReplySender {
     private let buffer: UnsafeMutableRawBufferPointer
     private let batch4 = RawSendBatch()
     private let batch6 = RawSendBatch()
-    /// Failures of a flush forced by a full batch, reported with the next `flush`.
-    private var deferredFailures: [(Int, RawSendError)] = []
+    /// Failures of a flush forced by a full batch, reported with the next
+    /// `flush` (with a copy of their payload: the slots are reused by then).
+    private var deferredFailures: [(Int, RawSendError, [UInt8])] = []
 
     public init() throws(SystemCallError) {
         // IPPROTO_RAW implies IP_HDRINCL (and its IPv6 equivalent): we write the IP header.
@@ -104,7 +105,7 @@ public final class RawReplySender {
             try send(payload, from: source, to: destination)
             return
         }
-        if batch.isFull { flush(batch, isV4: isV4) { deferredFailures.append(($0, $1)) } }
+        if batch.isFull { flush(batch, isV4: isV4) { deferredFailures.append(($0, $1, Array($2))) } }
         do {
             try batch.append(payload, from: source, to: destination, ordinal: ordinal)
         } catch {
@@ -113,19 +114,22 @@ public final class RawReplySender {
     }
 
     /// Sends every queued reply (one sendmmsg per family) and reports the ones
-    /// the kernel refused, by the ordinal they were queued with.
-    public func flush(_ failure: (Int, RawSendError) -> Void) {
-        for (ordinal, error) in deferredFailures { failure(ordinal, error) }
+    /// the kernel refused, by the ordinal they were queued with, and with
+    /// their UDP payload (valid during the call), so the caller can send
+    /// something else instead without keeping its own copy of every reply.
+    public func flush(_ failure: (Int, RawSendError, UnsafeRawBufferPointer) -> Void) {
+        for (ordinal, error, payload) in deferredFailures { payload.withUnsafeBytes { failure(ordinal, error, $0) } }
         deferredFailures.removeAll()
         flush(batch4, isV4: true, failure)
         flush(batch6, isV4: false, failure)
     }
 
-    private func flush(_ batch: RawSendBatch, isV4: Bool, _ failure: (Int, RawSendError) -> Void) {
+    private func flush(_ batch: RawSendBatch, isV4: Bool, _ failure: (Int, RawSendError, UnsafeRawBufferPointer) -> Void) {
         guard batch.count > 0 else { return }
         guard let fd = isV4 ? ipv4.rawValue : ipv6Descriptor else { return }
-        batch.flush(on: fd, call: isV4 ? "sendmmsg(raw IPv4)" : "sendmmsg(raw IPv6)") { ordinal, error in
-            failure(ordinal, .system(error))
+        let headers = UDPDatagramBuilder.headerLength(ipv4: isV4)
+        batch.flush(on: fd, call: isV4 ? "sendmmsg(raw IPv4)" : "sendmmsg(raw IPv6)") { ordinal, error, datagram in
+            failure(ordinal, .system(error), UnsafeRawBufferPointer(rebasing: datagram[headers...]))
         }
     }
 }

@@ -57,8 +57,9 @@ final class RawSendBatch {
     }
 
     /// Sends everything queued; reports each datagram the kernel refused by its
-    /// ordinal, and carries on with the rest.
-    func flush(on fd: Int32, call: String, _ failure: (Int, SystemCallError) -> Void) {
+    /// ordinal, with the datagram itself (valid during the call), and carries
+    /// on with the rest.
+    func flush(on fd: Int32, call: String, _ failure: (Int, SystemCallError, UnsafeRawBufferPointer) -> Void) {
         var sent = 0
         while sent < count {
             let result = CRawUDP_sendmmsg(fd, headers.baseAddress! + sent, UInt32(count - sent), Int32(MSG_DONTWAIT))
@@ -69,7 +70,8 @@ final class RawSendBatch {
             let error = errno
             if error == EINTR { continue }
             // sendmmsg stops at the first failing message and reports it on the next call.
-            failure(ordinals[sent], SystemCallError(call: call, errno: error))
+            failure(ordinals[sent], SystemCallError(call: call, errno: error),
+                    UnsafeRawBufferPointer(start: iovecs[sent].iov_base, count: iovecs[sent].iov_len))
             sent += 1
         }
         count = 0

@@ -53,6 +53,10 @@ final class Daemon {
     private var lastIdleSweep = ContinuousClock.now
     let startedAt = ContinuousClock.now
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+    /// Where the cache-hit fast path writes a reply (at most --max-udp-size, 4096).
+    private let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+    /// Whether each answer is logged (query log, debug lines): fixed at start.
+    private let logsEveryAnswer: Bool
     let logger: Logger
     private var running = true
     private(set) var sendFailures = 0
@@ -71,6 +75,7 @@ final class Daemon {
         controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
         metricsListener = try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) }
         queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
+        logsEveryAnswer = configuration.queryLogPath != nil || logger.logLevel <= .debug
         poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
         try poller.register(receiver.socket.rawValue, token: PollToken.udpReceiver)
@@ -107,7 +112,10 @@ final class Daemon {
         ])
     }
 
-    deinit { readBuffer.deallocate() }
+    deinit {
+        readBuffer.deallocate()
+        replyBuffer.deallocate()
+    }
 
     func run() throws {
         while running {
@@ -205,8 +213,20 @@ final class Daemon {
                     let now = ContinuousClock.now
                     switch admission.admit(datagram.client.address, now: now) {
                     case .admit:
-                        let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
                         destinations.record(datagram.originalDestination.address)
+                        if let hit = forwarder.answerFromCache(datagram.payload, now: now, into: replyBuffer) {
+                            responseCodes.record(hit.code)
+                            sendUDPReply(UnsafeRawBufferPointer(rebasing: replyBuffer[..<hit.length]),
+                                         from: datagram.originalDestination, to: datagram.client)
+                            if logsEveryAnswer {
+                                let question = ClientQueryParser.question(of: datagram.payload)
+                                logAnswer(.udp(client: datagram.client, originalDestination: datagram.originalDestination),
+                                          ReplyDetails(code: hit.code, source: .cache, question: question, receivedAt: now),
+                                          byteCount: hit.length)
+                            }
+                            return
+                        }
+                        let context = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
                         perform(forwarder.handleQuery(datagram.payload, from: context, transport: .udp, now: now))
                     case .refuse:
                         if let refusal = ResponseBuilder.refusal(forQuery: datagram.payload) {
@@ -488,18 +508,22 @@ final class Daemon {
                 case .tcp(let connection, _, _): sendTCPReply(bytes, connection: connection)
                 }
                 responseCodes.record(details.code)
-                if let queryLog { queryLog.record(logRecord(context, details)) }
-                if logger.logLevel <= .debug {
-                    logger.debug("answered", metadata: [
-                        "client": "\(context.client)", "original_destination": "\(context.originalDestination)",
-                        "rcode": "\(details.code)", "source": "\(details.source)", "bytes": "\(bytes.count)",
-                    ])
-                }
+                if logsEveryAnswer { logAnswer(context, details, byteCount: bytes.count) }
             case .sendUpstream(let token, let index, let bytes, let transport):
                 openUpstream(token: token, index: index, bytes: bytes, transport: transport)
             case .closeUpstream(let token):
                 closeUpstream(token: token)
             }
+        }
+    }
+
+    private func logAnswer(_ context: ClientContext, _ details: ReplyDetails, byteCount: Int) {
+        if let queryLog { queryLog.record(logRecord(context, details)) }
+        if logger.logLevel <= .debug {
+            logger.debug("answered", metadata: [
+                "client": "\(context.client)", "original_destination": "\(context.originalDestination)",
+                "rcode": "\(details.code)", "source": "\(details.source)", "bytes": "\(byteCount)",
+            ])
         }
     }
 
@@ -566,12 +590,12 @@ final class Daemon {
     /// again truncated (TC), so the client retries over TCP.
     private func flushReplies() {
         guard !pendingReplies.isEmpty else { return }
-        var failures: [(ordinal: Int, error: RawSendError)] = []
-        sender.flush { failures.append(($0, $1)) }
+        var failures: [(ordinal: Int, error: RawSendError, payload: [UInt8])] = []
+        sender.flush { failures.append(($0, $1, Array($2))) }
         for failure in failures {
             let reply = pendingReplies[failure.ordinal]
-            if failure.error.isTooLarge, let truncated = ResponseBuilder.truncated(reply: reply.bytes),
-               truncated.count < reply.bytes.count, sendDirectly(truncated, from: reply.source, to: reply.client) {
+            if failure.error.isTooLarge, let truncated = ResponseBuilder.truncated(reply: failure.payload),
+               truncated.count < failure.payload.count, sendDirectly(truncated, from: reply.source, to: reply.client) {
                 continue
             }
             sendFailures += 1
@@ -590,23 +614,27 @@ final class Daemon {
     }
 
     private func sendUDPReply(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {
+        bytes.withUnsafeBytes { sendUDPReply($0, from: source, to: client) }
+    }
+
+    func sendUDPReply(_ bytes: UnsafeRawBufferPointer, from source: IPEndpoint, to client: IPEndpoint) {
         do {
             switch configuration.replyVia {
             case .raw:
-                let ordinal = pendingReplies.count
-                try bytes.withUnsafeBytes { try sender.enqueue($0, from: source, to: client, ordinal: ordinal) }
-                pendingReplies.append(QueuedReply(bytes: bytes, source: source, client: client))
+                // The batch keeps its own copy; a reply the kernel refuses comes back from it.
+                try sender.enqueue(bytes, from: source, to: client, ordinal: pendingReplies.count)
+                pendingReplies.append(QueuedReply(source: source, client: client))
             case .socketPerSource:
                 let socket = try sourceSocket(for: source)
-                try bytes.withUnsafeBytes { try socket.send($0, to: client) }
+                try socket.send(bytes, to: client)
             }
         } catch let error as SystemCallError where error.errno == EMSGSIZE {
-            guard let truncated = ResponseBuilder.truncated(reply: bytes), truncated.count < bytes.count else { return }
+            guard let truncated = ResponseBuilder.truncated(reply: Array(bytes)), truncated.count < bytes.count else { return }
             sendUDPReply(truncated, from: source, to: client)
         } catch let error as RawSendError where error.isTooLarge {
             // Larger than the route's MTU: the kernel does not fragment our own
             // headers, so send header + question with TC and let the client use TCP.
-            guard let truncated = ResponseBuilder.truncated(reply: bytes), truncated.count < bytes.count else { return }
+            guard let truncated = ResponseBuilder.truncated(reply: Array(bytes)), truncated.count < bytes.count else { return }
             sendUDPReply(truncated, from: source, to: client)
         } catch {
             sendFailures += 1
@@ -615,10 +643,10 @@ final class Daemon {
     }
 }
 
-/// A UDP reply handed to the raw sender's batch, kept until the batch is sent
-/// in case the kernel refuses it as too large and it must go again truncated.
+/// Where a reply handed to the raw sender's batch goes, kept until the batch
+/// is sent in case the kernel refuses it as too large and it must go again
+/// truncated (the bytes come back from the batch).
 struct QueuedReply {
-    let bytes: [UInt8]
     let source: IPEndpoint
     let client: IPEndpoint
 }
