@@ -70,10 +70,15 @@ public final class Forwarder<Client: Sendable> {
     private let logger: Logger
 
     public init(configuration: ForwarderConfiguration, logger: Logger,
-                makeID: @escaping () -> UInt16 = { UInt16.random(in: 0...UInt16.max) }) {
+                makeID: (() -> UInt16)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        self.makeID = makeID
+        if let makeID {
+            self.makeID = makeID
+        } else {
+            let ids = QueryIDSource()
+            self.makeID = { ids.next() }
+        }
         cache = DNSCache(configuration: configuration.cache)
         selector = UpstreamSelector(names: configuration.upstreamNames, policy: configuration.upstreamPolicy,
                                     downAfter: configuration.upstreamDownAfter,
@@ -265,7 +270,7 @@ public final class Forwarder<Client: Sendable> {
             layout = accepted
         }
         finish(token)
-        selector.recordSuccess(attempt.upstream, rtt: attempt.sentAt.duration(to: now))
+        selector.recordSuccess(attempt.upstream, rtt: attempt.sentAt.duration(to: now), sentAt: attempt.sentAt)
         var actions: [Action] = [.closeUpstream(token: token)]
         guard !attempt.isProbe, let key = attempt.key, let header = DNSHeader(wire: wire) else { return actions }
 

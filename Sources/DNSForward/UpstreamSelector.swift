@@ -10,7 +10,8 @@ public enum UpstreamPolicy: String, Sendable, CaseIterable {
 
 /// Upstream health and latency: which to ask first, which are down, when to
 /// probe a down one. An upstream is down after `downAfter` consecutive
-/// failures and comes back on its first valid reply, to a query or a probe.
+/// failures and comes back on its first valid reply to a query or probe sent
+/// after that.
 final class UpstreamSelector {
     struct Health: Sendable {
         var consecutiveFailures = 0
@@ -18,6 +19,8 @@ final class UpstreamSelector {
         /// Exponentially weighted RTT (RFC 6298 style, gain 1/8); nil until measured.
         var smoothedRTT: Duration?
         var nextProbe: ContinuousClock.Instant?
+        /// When it was marked down: replies to queries sent before do not bring it back.
+        var downSince: ContinuousClock.Instant?
         var queries = 0
         var failures = 0
         var latency = LatencyHistogram()
@@ -59,31 +62,35 @@ final class UpstreamSelector {
 
     func recordQuery(_ index: Int) { health[index].queries += 1 }
 
-    func recordSuccess(_ index: Int, rtt: Duration) {
-        var state = health[index]
-        state.consecutiveFailures = 0
-        state.smoothedRTT = state.smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
-        state.latency.record(rtt)
-        if state.isDown {
-            state.isDown = false
-            state.nextProbe = nil
+    /// A valid reply to a query sent at `sentAt`. A down upstream comes back
+    /// only on a reply to a query sent after it went down (a probe, or a query
+    /// tried on it anyway): late answers to queries from before an outage
+    /// would otherwise flip it up and down again, a log line each time.
+    /// Mutated in place: copying the state out and back copied the latency
+    /// histogram's buckets on every reply.
+    func recordSuccess(_ index: Int, rtt: Duration, sentAt: ContinuousClock.Instant) {
+        health[index].consecutiveFailures = 0
+        health[index].smoothedRTT = health[index].smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
+        health[index].latency.record(rtt)
+        if health[index].isDown, let downSince = health[index].downSince, sentAt >= downSince {
+            health[index].isDown = false
+            health[index].downSince = nil
+            health[index].nextProbe = nil
             logger.notice("upstream up", metadata: ["upstream.address": "\(names[index])"])
         }
-        health[index] = state
     }
 
     func recordFailure(_ index: Int, now: ContinuousClock.Instant) {
-        var state = health[index]
-        state.consecutiveFailures += 1
-        state.failures += 1
-        if !state.isDown, state.consecutiveFailures >= downAfter {
-            state.isDown = true
-            state.nextProbe = now + probeInterval
+        health[index].consecutiveFailures += 1
+        health[index].failures += 1
+        if !health[index].isDown, health[index].consecutiveFailures >= downAfter {
+            health[index].isDown = true
+            health[index].downSince = now
+            health[index].nextProbe = now + probeInterval
             logger.warning("upstream down", metadata: [
-                "upstream.address": "\(names[index])", "upstream.failures": "\(state.consecutiveFailures)",
+                "upstream.address": "\(names[index])", "upstream.failures": "\(health[index].consecutiveFailures)",
             ])
         }
-        health[index] = state
     }
 
     /// Down upstreams whose probe is due; schedules the next probe for each.

@@ -249,6 +249,30 @@ struct UpstreamHealthTests {
         #expect(H.sent(lab.query(WireFixtures.query(id: 10, name: "later.test"), at: 6))?.upstream == 0)
     }
 
+    // A reply to a query from before an outage must not flip a down upstream up (and down again): log flapping.
+    @Test func lateReplyToAnEarlierQueryDoesNotBringADownUpstreamBack() throws {
+        let lab = H(upstreams: 2)
+        let late = try #require(H.sent(lab.query(WireFixtures.query(id: 99, name: "late.test"), at: 0)))
+        #expect(late.upstream == 0)
+        for round in 0..<3 {
+            let sent = try #require(H.sent(lab.query(WireFixtures.query(id: UInt16(round), name: "n\(round).test"), at: 0.5)))
+            let next = try #require(H.sent(lab.forwarder.handleUpstreamFailure(token: sent.token, now: lab.at(0.5))))
+            _ = lab.reply(WireFixtures.response(id: WireFixtures.header(next.bytes).id, name: "n\(round).test",
+                                                answers: [[1, 1, 1, 1]]), token: next.token, at: 0.5)
+        }
+        #expect(lab.forwarder.upstreamHealth[0].isDown)
+        let answered = lab.reply(WireFixtures.response(id: WireFixtures.header(late.bytes).id, name: "late.test",
+                                                       answers: [[1, 1, 1, 1]]), token: late.token, at: 1)
+        #expect(H.replies(answered).map(\.code) == [.noError], "the client still gets the answer")
+        #expect(lab.forwarder.upstreamHealth[0].isDown, "sent before the outage: says nothing about now")
+        let probe = try #require(H.sent(lab.forwarder.expire(now: lab.at(5.5))))
+        #expect(probe.upstream == 0)
+        let refused = WireFixtures.word(WireFixtures.header(probe.bytes).id) + WireFixtures.word(0x8005) + WireFixtures.word(1)
+            + [0, 0, 0, 0, 0, 0] + [0] + WireFixtures.word(2) + WireFixtures.word(1)
+        _ = lab.reply(refused, token: probe.token, at: 5.6)
+        #expect(!lab.forwarder.upstreamHealth[0].isDown, "a probe sent while down brings it back")
+    }
+
     @Test func fastestPolicyPrefersTheLowerRTT() throws {
         let lab = H(upstreams: 2, policy: .fastest)
         // Both unmeasured: index order. Upstream 0 answers slowly, 1 quickly.

@@ -3,17 +3,19 @@ import DNSForward
 import Logging
 import RawUDP
 
-/// `tproxy-dns bench-hit-path`: the user-space half of a cache hit, timed in
-/// process with no sockets, both ways the daemon can answer one: the fast path
-/// (`Forwarder.answerFromCache` into a reused buffer) and the full path
-/// (`handleQuery`: classify, lookup, render to an array, an action), each
-/// with the raw datagram built around the reply. The lab benchmark's CPU figure is
-/// mostly kernel work and moves by ±10% between runs; this isolates the part
-/// our code controls, so changes to it can be compared in nanoseconds.
-struct HitPathBenchCommand: ParsableCommand {
+/// `tproxy-dns bench-dns-work`: the user-space half of answering, timed in
+/// process with no sockets. A cache hit both ways the daemon can answer one:
+/// the fast path (`Forwarder.answerFromCache` into a reused buffer) and the
+/// full path (`handleQuery`: classify, lookup, render to an array, an
+/// action), each with the raw datagram built around the reply; and a cache
+/// miss: the query, the upstream query it makes, the upstream's reply
+/// validated, cached and rendered. The lab benchmark's CPU figure is mostly
+/// kernel work and moves by ±10% between runs; this isolates the part our
+/// code controls, so changes to it can be compared in nanoseconds.
+struct DNSWorkBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-hit-path",
-        abstract: "Benchmark: nanoseconds of user-space work per cache hit, in process.",
+        commandName: "bench-dns-work",
+        abstract: "Benchmark: nanoseconds of user-space work per cache hit and per miss, in process.",
         shouldDisplay: false
     )
 
@@ -22,6 +24,9 @@ struct HitPathBenchCommand: ParsableCommand {
 
     @Option(help: "Distinct names queried round robin (all cached first).")
     var names: Int = 1000
+
+    @Option(help: "Cache misses to time (each a new name, answered by a made-up upstream reply).")
+    var misses: Int = 200_000
 
     func run() throws {
         var logger = Logger(label: "bench-hit-path")
@@ -61,6 +66,32 @@ struct HitPathBenchCommand: ParsableCommand {
             built &+= try bytes.withUnsafeBytes { try UDPDatagramBuilder.write(from: server, to: client, payload: $0, into: packet) }
         }
         print("hits \(hits) per path, \(names) names, \(built / (2 * hits)) bytes per packet: fast path \(String(format: "%.0f", fast)) ns per hit, full path \(String(format: "%.0f", full)) ns per hit (each with the datagram build); cache hits counted \(forwarder.counters.answeredFromCache)")
+
+        // Misses against a cache already full (its default size), as in a long run: each
+        // insertion evicts.
+        let missQueries = (0..<misses).map { Self.query(id: UInt16(truncatingIfNeeded: $0), name: "m\($0).wild.example.test") }
+        let missing = Forwarder<ClientContext>(configuration: ForwarderConfiguration(upstreamNames: ["upstream"]), logger: logger)
+        let filler = (0..<missing.cache.configuration.capacity).map { Self.query(id: 0, name: "f\($0).wild.example.test") }
+        for query in filler { Self.miss(query, forwarder: missing, context: context, now: start) }
+        let perMiss = try Self.nanoseconds(misses) { round in
+            guard Self.miss(missQueries[round], forwarder: missing, context: context, now: start) else {
+                throw ValidationError("miss \(round) was not answered")
+            }
+        }
+        print("misses \(misses) (cache full, \(missing.cache.count) entries): \(String(format: "%.0f", perMiss)) ns per miss (query, upstream query, reply validated, cached, rendered); answered from upstream \(missing.counters.answeredFromUpstream)")
+    }
+
+    /// One query through a miss: true when the client got a reply.
+    @discardableResult
+    private static func miss(_ query: [UInt8], forwarder: Forwarder<ClientContext>, context: ClientContext,
+                             now: ContinuousClock.Instant) -> Bool {
+        var answered = false
+        for case .sendUpstream(let token, _, let bytes, _) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: context, now: now) }) {
+            let reply = Self.reply(to: bytes)
+            let actions = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: token, now: now) }
+            answered = answered || actions.contains { if case .reply = $0 { true } else { false } }
+        }
+        return answered
     }
 
     private static func nanoseconds(_ rounds: Int, _ body: (Int) throws -> Void) throws -> Double {
