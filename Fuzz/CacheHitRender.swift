@@ -43,7 +43,8 @@ public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
 
     fuzzTrace("render: answer accepted, \(layout.ttlOffsets.count) TTLs, OPT \(layout.optRange != nil)")
     // The uncached path: a reply relayed straight from upstream.
-    let relayed = ReplyRenderer.personalize(answerWire, optRange: layout.optRange, for: query)
+    let relayed = ReplyRenderer.personalize(answerWire, optRange: layout.optRange, recordsAfterOPT: layout.recordsAfterOPT,
+                                            for: query)
     checkClientReply(relayed, query: queryWire, limit: query.maximumReply, question: question, context: "personalize")
     checkRecords(relayed, stored: answerWire, query: query, queryWire: queryWire, expectedTTL: { $0 })
 
@@ -79,7 +80,10 @@ private func checkRecords(_ output: [UInt8], stored: [UInt8], query: ClientQuery
         // checkClientReply on the output.
         return
     }
-    let storedRecords = original.answers + original.authority + original.additional.filter { $0.type != 41 }
+    // A client without EDNS gets the additional records before the OPT only (see ReplyRenderer.write).
+    let additional = query.hasEDNS ? original.additional.filter { $0.type != 41 }
+        : Array(original.additional.prefix { $0.type != 41 })
+    let storedRecords = original.answers + original.authority + additional
     let outRecords = out.answers + out.authority + out.additional.filter { $0.type != 41 }
     if out.isTruncated, outRecords.isEmpty { return }  // cut to fit: header, question, OPT
     guard storedRecords.count == outRecords.count else {

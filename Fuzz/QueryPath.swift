@@ -7,7 +7,9 @@
 // query's ID, QR, the client's question bytes and fit the client's limit. A
 // query that goes upstream is answered by a well-formed upstream reply (one of
 // three shapes, picked by the input's length), and the relayed reply, a
-// cache hit over UDP and one over TCP are checked the same way.
+// cache hit over UDP and one over TCP are checked the same way; the cache-hit
+// fast path (answerFromCache) must decline without counting or give exactly
+// handleQuery's UDP reply.
 
 import Logging
 
@@ -97,12 +99,28 @@ public func fuzzQueryPath(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard relayedReplies.count == 1 else { fuzzFailure("\(relayedReplies.count) replies to one waiting client", input: input) }
     checkClientReply(relayedReplies[0], query: input, limit: udpLimit, question: question, context: "relayed reply")
 
+    // The daemon's UDP cache hits go through the allocation-free fast path first: it
+    // must either decline (nothing counted) or write exactly what handleQuery gives.
+    let later = start + .seconds(3)
+    let before = forwarder.counters.queries
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+    defer { out.deallocate() }
+    let fast = input.withUnsafeBytes { forwarder.answerFromCache($0, now: later, into: out) }
+    if fast == nil, forwarder.counters.queries != before { fuzzFailure("fast path declined but counted", input: input) }
+
     for (transport, limit) in [(Transport.udp, udpLimit), (.tcp, 65_535)] {
-        let again = input.withUnsafeBytes { forwarder.handleQuery($0, from: 2, transport: transport, now: start + .seconds(3)) }
-        for case .reply(_, let bytes, _) in again {
+        let again = input.withUnsafeBytes { forwarder.handleQuery($0, from: 2, transport: transport, now: later) }
+        for case .reply(_, let bytes, let details) in again {
             checkClientReply(bytes, query: input, limit: limit, question: question, context: "cache hit over \(transport)")
+            if transport == .udp, let fast {
+                let fastBytes = Array(out[..<fast.length])
+                guard fastBytes == bytes, fast.code == details.code else {
+                    fuzzFailure("fast path reply differs from handleQuery's", input: input, output: fastBytes)
+                }
+            }
         }
     }
+    fuzzTrace("fast path: \(fast.map { "\($0.length) bytes" } ?? "declined")")
     return 0
 }
 

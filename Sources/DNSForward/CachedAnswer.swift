@@ -9,7 +9,11 @@ public struct CachedAnswer: Sendable {
     }
 
     public let wire: [UInt8]
-    let layout: MessageLayout
+    /// Where the TTL fields are (OPT's excepted), to age them on every hit.
+    let ttlOffsets: [Int]
+    /// The OPT record, to patch or strip per client.
+    let optRange: Range<Int>?
+    let recordsAfterOPT: Int
     public let kind: Kind
     public let storedAt: ContinuousClock.Instant
     /// Seconds the entry is fresh for.
@@ -20,6 +24,20 @@ public struct CachedAnswer: Sendable {
     /// Until when a stale copy is served at once while a refresh runs (RFC 8767's
     /// failure recheck timer): set after every upstream failed for this key.
     public internal(set) var serveStaleUntil: ContinuousClock.Instant?
+
+    /// Keeps of `layout` only what serving needs: the rest (minimum TTLs,
+    /// answer types) decided caching and would cost every entry ~100 bytes.
+    init(wire: [UInt8], layout: MessageLayout, kind: Kind, storedAt: ContinuousClock.Instant, lifetime: UInt32,
+         upstream: Int?) {
+        self.wire = wire
+        ttlOffsets = layout.ttlOffsets
+        optRange = layout.optRange
+        recordsAfterOPT = layout.recordsAfterOPT
+        self.kind = kind
+        self.storedAt = storedAt
+        self.lifetime = lifetime
+        self.upstream = upstream
+    }
 
     public var expiresAt: ContinuousClock.Instant { storedAt + .seconds(Int64(lifetime)) }
 

@@ -170,8 +170,8 @@ public final class Forwarder<Client: Sendable> {
             maximumReply: min(plain.ednsSize.map { max(512, Int($0)) } ?? 512, configuration.maximumUDPReply))
         let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
         let written = entry.answer.wire.withUnsafeBytes { stored in
-            ReplyRenderer.write(stored, ttlOffsets: entry.answer.layout.ttlOffsets, optRange: entry.answer.layout.optRange,
-                                ttl: .aged(entry.answer.age(at: now)), for: client, questionName: name, into: out)
+            ReplyRenderer.write(stored, ttlOffsets: entry.answer.ttlOffsets, optRange: entry.answer.optRange,
+                                recordsAfterOPT: entry.answer.recordsAfterOPT, ttl: .aged(entry.answer.age(at: now)), for: client, questionName: name, into: out)
         }
         guard let length = written else { return nil }
         cache.countHit(entry)
@@ -296,7 +296,8 @@ public final class Forwarder<Client: Sendable> {
         counters.answeredFromUpstream += attempt.waiters.count
         for waiter in attempt.waiters {
             let bytes = stored.map { ReplyRenderer.render($0, for: waiter.query, now: now) }
-                ?? ReplyRenderer.personalize(reply, optRange: layout.optRange, for: waiter.query)
+                ?? ReplyRenderer.personalize(reply, optRange: layout.optRange, recordsAfterOPT: layout.recordsAfterOPT,
+                                             for: waiter.query)
             actions.append(.reply(to: waiter.client, bytes: bytes,
                                   details: ReplyDetails(code: code, source: .upstream(attempt.upstream),
                                                         question: waiter.query.question, receivedAt: waiter.receivedAt)))

@@ -10,6 +10,8 @@ public struct MessageLayout: Sendable {
     var questionEnd = 0
     /// The OPT record's byte range, if present.
     var optRange: Range<Int>?
+    /// Additional records after the OPT record (usually none).
+    var recordsAfterOPT = 0
     var minimumAnswerTTL: UInt32?
     var minimumTTL: UInt32?
     var answerTypes: [UInt16] = []
@@ -27,9 +29,11 @@ public struct MessageLayout: Sendable {
         guard offset <= wire.count else { return nil }
         questionEnd = offset
         let sections: [(Section, UInt16)] = [(.answer, answers), (.authority, authorities), (.additional, additionals)]
+        var owners: [Int] = []
         for (section, count) in sections {
             for _ in 0..<count {
                 let start = offset
+                owners.append(start)
                 guard let ownerEnd = reader.skipName(at: offset),
                       let type = reader.u16(at: ownerEnd),
                       let ttl = reader.u32(at: ownerEnd + 4),
@@ -46,6 +50,7 @@ public struct MessageLayout: Sendable {
                     optRange = start..<offset
                     continue
                 }
+                if section == .additional, optRange != nil { recordsAfterOPT += 1 }
                 // RFC 2181 8: a TTL with the top bit set is treated as zero.
                 let effective = ttl & 0x8000_0000 != 0 ? 0 : ttl
                 ttlOffsets.append(ownerEnd + 4)
@@ -66,5 +71,40 @@ public struct MessageLayout: Sendable {
         }
         // Trailing bytes after the last record: not a message we will replay.
         guard offset == wire.count else { return nil }
+        guard Self.ownersAvoidRewrittenBytes(reader, owners: owners, ttlOffsets: ttlOffsets, optRange: optRange) else {
+            return nil
+        }
+    }
+
+    /// Whether every owner name, followed through its compression pointers,
+    /// reads only bytes a reply to a client keeps as they are. Found by
+    /// fuzzing: a pointer may aim at any earlier byte, and a "name" there can
+    /// run through a TTL field; aging the TTL then changed a label length and
+    /// the client got a name running past the end. Names only ever point at
+    /// earlier names, so an honest upstream never trips this.
+    private static func ownersAvoidRewrittenBytes(_ reader: WireReader, owners: [Int], ttlOffsets: [Int],
+                                                  optRange: Range<Int>?) -> Bool {
+        func rewritten(_ span: Range<Int>) -> Bool {
+            if let optRange, optRange.overlaps(span) { return true }
+            return ttlOffsets.contains { ($0..<($0 + 4)).overlaps(span) }
+        }
+        for owner in owners {
+            var position = owner
+            var followed = false
+            // skipName already proved each chain ends, backwards, inside the message.
+            while position < reader.bytes.count {
+                let length = Int(reader.bytes[position])
+                if length & 0xC0 == 0xC0 {
+                    guard position + 1 < reader.bytes.count else { return false }
+                    position = (length & 0x3F) << 8 | Int(reader.bytes[position + 1])
+                    followed = true
+                    continue
+                }
+                if followed, rewritten(position..<(position + 1 + length)) { return false }
+                if length == 0 { break }
+                position += length + 1
+            }
+        }
+        return true
     }
 }

@@ -39,20 +39,21 @@ enum ReplyRenderer {
 
     static func render(_ answer: CachedAnswer, for query: ClientQuery, now: ContinuousClock.Instant,
                        fixedTTL: UInt32? = nil) -> [UInt8] {
-        personalize(answer.wire, ttlOffsets: answer.layout.ttlOffsets, optRange: answer.layout.optRange,
+        personalize(answer.wire, ttlOffsets: answer.ttlOffsets, optRange: answer.optRange,
+                    recordsAfterOPT: answer.recordsAfterOPT,
                     ttl: fixedTTL.map { .fixed($0) } ?? .aged(answer.age(at: now)), for: query)
     }
 
     /// ID, question case, RD and OPT handling shared by fresh and cached replies.
-    static func personalize(_ reply: [UInt8], ttlOffsets: [Int] = [], optRange: Range<Int>?, ttl: TTLRewrite = .keep,
-                            for query: ClientQuery) -> [UInt8] {
+    static func personalize(_ reply: [UInt8], ttlOffsets: [Int] = [], optRange: Range<Int>?, recordsAfterOPT: Int,
+                            ttl: TTLRewrite = .keep, for query: ClientQuery) -> [UInt8] {
         let personalization = Personalization(query)
         var fits = false
         let bytes = [UInt8](unsafeUninitializedCapacity: reply.count + optLength) { buffer, count in
             let written = reply.withUnsafeBytes { stored in
                 query.question.name.wire.withUnsafeBytes { name in
-                    write(stored, ttlOffsets: ttlOffsets, optRange: optRange, ttl: ttl, for: personalization,
-                          questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
+                    write(stored, ttlOffsets: ttlOffsets, optRange: optRange, recordsAfterOPT: recordsAfterOPT, ttl: ttl,
+                          for: personalization, questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
                 }
             }
             fits = written != nil
@@ -72,27 +73,26 @@ enum ReplyRenderer {
     /// with TC instead). RD mirrors the query (RFC 1035 4.1.1); AA goes, since
     /// we are not the authority for relayed or cached data; RA is set, since
     /// recursion is what we offer. `questionName` is the client's own spelling.
-    static func write(_ stored: UnsafeRawBufferPointer, ttlOffsets: [Int], optRange: Range<Int>?, ttl: TTLRewrite,
-                      for client: Personalization, questionName: UnsafeRawBufferPointer,
+    ///
+    /// A client without EDNS gets no OPT (RFC 6891 7), and none of the
+    /// additional records after it either: the reply is cut where OPT starts.
+    /// Cutting a record out of the middle would leave any later compression
+    /// pointer to a name behind it pointing at the wrong bytes (found by
+    /// fuzzing), and additional data may always be left out (RFC 2181 9).
+    static func write(_ stored: UnsafeRawBufferPointer, ttlOffsets: [Int], optRange: Range<Int>?, recordsAfterOPT: Int,
+                      ttl: TTLRewrite, for client: Personalization, questionName: UnsafeRawBufferPointer,
                       into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard stored.count >= DNSHeader.length else { return nil }
         // RFC 6891 7: OPT in the reply exactly when the query had one.
         let dropsOPT = optRange != nil && !client.hasEDNS
         let addsOPT = optRange == nil && client.hasEDNS
-        let length = stored.count - (dropsOPT ? optRange!.count : 0) + (addsOPT ? optLength : 0)
+        let kept = dropsOPT ? optRange!.lowerBound : stored.count
+        let length = kept + (addsOPT ? optLength : 0)
         guard length <= client.maximumReply, length <= out.count else { return nil }
 
-        if let optRange, dropsOPT {
-            out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: optRange.lowerBound)
-            (out.baseAddress! + optRange.lowerBound).copyMemory(from: stored.baseAddress! + optRange.upperBound,
-                                                               byteCount: stored.count - optRange.upperBound)
-        } else {
-            out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: stored.count)
-        }
+        out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: kept)
         if case .keep = ttl {} else {
-            for storedOffset in ttlOffsets {
-                // Records after a dropped OPT moved up by its length.
-                let offset = dropsOPT && storedOffset >= optRange!.upperBound ? storedOffset - optRange!.count : storedOffset
+            for offset in ttlOffsets where offset < kept {
                 let value: UInt32
                 switch ttl {
                 case .keep: continue
@@ -125,7 +125,8 @@ enum ReplyRenderer {
                      UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize), 0, 0, client.dnssecOK ? 0x80 : 0, 0, 0, 0)
                 withUnsafeBytes(of: opt) { (out.baseAddress! + stored.count).copyMemory(from: $0.baseAddress!, byteCount: optLength) }
             }
-            let additional = (UInt16(out[10]) << 8 | UInt16(out[11])) &+ (addsOPT ? 1 : 0xFFFF)
+            let stored = UInt16(out[10]) << 8 | UInt16(out[11])
+            let additional = addsOPT ? stored &+ 1 : stored &- UInt16(truncatingIfNeeded: 1 + recordsAfterOPT)
             out[10] = UInt8(additional >> 8)
             out[11] = UInt8(truncatingIfNeeded: additional)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DNSForward
 import Logging
 import RawUDP
@@ -72,13 +73,24 @@ struct DNSWorkBenchCommand: ParsableCommand {
         let missQueries = (0..<misses).map { Self.query(id: UInt16(truncatingIfNeeded: $0), name: "m\($0).wild.example.test") }
         let missing = Forwarder<ClientContext>(configuration: ForwarderConfiguration(upstreamNames: ["upstream"]), logger: logger)
         let filler = (0..<missing.cache.configuration.capacity).map { Self.query(id: 0, name: "f\($0).wild.example.test") }
+        let residentBefore = Self.residentBytes()
         for query in filler { Self.miss(query, forwarder: missing, context: context, now: start) }
+        let perEntry = Double(Self.residentBytes() - residentBefore) / Double(missing.cache.count)
+        let wirePerEntry = Double(missing.cache.bytes) / Double(missing.cache.count)
+        print("memory: \(missing.cache.count) cached answers of \(String(format: "%.0f", wirePerEntry)) wire bytes each: resident set grew \(String(format: "%.0f", perEntry)) bytes per answer (\(String(format: "%.0f", perEntry - wirePerEntry)) beyond the wire bytes)")
         let perMiss = try Self.nanoseconds(misses) { round in
             guard Self.miss(missQueries[round], forwarder: missing, context: context, now: start) else {
                 throw ValidationError("miss \(round) was not answered")
             }
         }
         print("misses \(misses) (cache full, \(missing.cache.count) entries): \(String(format: "%.0f", perMiss)) ns per miss (query, upstream query, reply validated, cached, rendered); answered from upstream \(missing.counters.answeredFromUpstream)")
+    }
+
+    /// This process's resident set, from /proc/self/statm (pages).
+    private static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * sysconf(Int32(_SC_PAGESIZE)) : 0
     }
 
     /// One query through a miss: true when the client got a reply.

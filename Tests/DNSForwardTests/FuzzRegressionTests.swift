@@ -159,4 +159,54 @@ struct FuzzRegressionTests {
             + "78616d706c6504746573740000010001001c20000040008181000002012c00002904d0000000000000")
         try expectRejected(reply, name: "www.example.test")
     }
+
+    /// fuzz `render`: an owner pointer aimed into the question's class field,
+    /// whose "label" ran on through the next record's TTL; aging the TTL in
+    /// cache changed a label length and clients got a name past the end. Here
+    /// the pointer aims at the first answer's class, so the name is one label
+    /// holding the TTL's first byte, ended by its second.
+    @Test func ownerNameReadingThroughATTLIsRejected() throws {
+        typealias W = WireFixtures
+        let question = W.name("www.example.test") + W.word(1) + W.word(1)
+        let first = [0xC0, 12] + W.word(1) + W.word(1) + W.u32(300) + W.word(4) + [192, 0, 2, 80]
+        let classLowByte = 12 + question.count + 5
+        let second = [0xC0, UInt8(classLowByte)] + W.word(1) + W.word(1) + W.u32(300) + W.word(4) + [192, 0, 2, 81]
+        let reply = W.word(0x4000) + W.word(0x8180) + W.word(1) + W.word(2) + W.word(0) + W.word(0) + question + first + second
+        try expectRejected(reply, name: "www.example.test")
+    }
+
+    /// fuzz `render`: additional records after the OPT, the last one's owner a
+    /// pointer to the one before. Cutting OPT out of the middle for a client
+    /// without EDNS moved that name up by 11 bytes and left the pointer aimed
+    /// past the end. Such a client now gets the reply cut where OPT starts.
+    @Test func recordsAfterOPTAreLeftOutWithItForAPlainClient() throws {
+        typealias W = WireFixtures
+        let question = W.name("www.example.test") + W.word(1) + W.word(1)
+        let answer = [0xC0, 12] + W.word(1) + W.word(1) + W.u32(300) + W.word(4) + [192, 0, 2, 80]
+        let glueOwner = 12 + question.count + answer.count + 11
+        let glue = W.name("ns.example.test") + W.word(1) + W.word(1) + W.u32(300) + W.word(4) + [192, 0, 2, 53]
+        let glue6 = [0xC0, UInt8(glueOwner)] + W.word(28) + W.word(1) + W.u32(300) + W.word(16) + [UInt8](repeating: 1, count: 16)
+        for (client, ednsSize) in [(0x1111 as UInt16, nil as UInt16?), (0x2222, 1232)] {
+            let lab = H()
+            let sent = try #require(H.sent(lab.query(W.query(id: client, name: "www.example.test", ednsSize: ednsSize))))
+            let reply = W.word(W.header(sent.bytes).id) + W.word(0x8180) + W.word(1) + W.word(1) + W.word(0) + W.word(3)
+                + question + answer + W.opt(udpSize: 1232) + glue + glue6
+            let relayed = try #require(H.replies(lab.reply(reply, token: sent.token)).first)
+            #expect(relayed.bytes.withUnsafeBytes { MessageLayout(wire: $0) } != nil, "well formed, pointers intact")
+            let header = W.header(relayed.bytes)
+            #expect(header.an == 1)
+            if ednsSize == nil {
+                #expect(header.ar == 0, "no OPT, and nothing that followed it")
+                #expect(relayed.bytes.count == 12 + question.count + answer.count)
+            } else {
+                #expect(header.ar == 3, "an EDNS client gets every additional record")
+                #expect(relayed.bytes.count == reply.count)
+            }
+            // The cached copy is served the same way.
+            let again = try #require(H.replies(lab.query(W.query(id: client, name: "www.example.test", ednsSize: ednsSize), at: 1)).first)
+            #expect(again.source == .cache)
+            #expect(W.header(again.bytes).ar == header.ar)
+            #expect(again.bytes.withUnsafeBytes { MessageLayout(wire: $0) } != nil)
+        }
+    }
 }
