@@ -25,6 +25,12 @@ public final class ConnectedUDPSocket {
         _ = try systemCallOrThrow("send(upstream)") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
     }
 
+    /// Every datagram pending, up to the batch's capacity, in one recvmmsg;
+    /// nil when none is. Errors as for `receive(into:)`.
+    public func receive(into batch: DatagramBatch) throws(SystemCallError) -> Int? {
+        try batch.receive(on: socket.rawValue, call: "recvmmsg(upstream)")
+    }
+
     /// One datagram into `buffer`; nil when none is pending. ECONNREFUSED here
     /// is the upstream's ICMP port-unreachable for an earlier send.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {

@@ -53,6 +53,8 @@ final class Daemon {
     private var lastIdleSweep = ContinuousClock.now
     let startedAt = ContinuousClock.now
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+    /// Where replies on the pooled upstream sockets are read, one socket at a time.
+    private let upstreamReplies = DatagramBatch()
     /// Where the cache-hit fast path writes a reply (at most --max-udp-size, 4096).
     private let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     /// Whether each answer is logged (query log, debug lines): fixed at start.
@@ -402,15 +404,15 @@ final class Daemon {
         progressTCPUpstream(tcp, event: event, token: token)
     }
 
-    /// Replies on a pooled socket, each handed to the attempt its ID names.
+    /// Replies on a pooled socket, read in batches, each handed to the attempt its ID names.
     private func drainUpstreamSocket(_ number: Int) {
         // Bounded like the client side: a flooding upstream cannot starve the rest.
-        for _ in 0..<64 {
+        for _ in 0..<4 {
             guard let member = upstreamSockets.members[number] else { return }
-            let length: Int
+            let count: Int
             do {
-                guard let received = try member.socket.receive(into: readBuffer) else { return }
-                length = received
+                guard let received = try member.socket.receive(into: upstreamReplies) else { return }
+                count = received
             } catch {
                 // ECONNREFUSED (ICMP port unreachable) and the like concern the
                 // upstream, not one query: everything waiting here moves on now.
@@ -420,17 +422,21 @@ final class Daemon {
                 }
                 return
             }
-            // MSG_TRUNC reports the full length: more than our buffer is not DNS over UDP.
-            guard length >= 2, length <= readBuffer.count else {
-                forwarder.rejectUnmatchedReply(reason: "\(length) bytes")
-                continue
+            for index in 0..<count {
+                // Longer than a slot (8 KiB, while we advertise 1,232): not an answer we take over UDP.
+                guard let reply = upstreamReplies.datagram(index), reply.count >= 2 else {
+                    forwarder.rejectUnmatchedReply(reason: "too short or over \(upstreamReplies.slotSize) bytes")
+                    continue
+                }
+                let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
+                guard let token = member.pending[id] else {
+                    forwarder.rejectUnmatchedReply(reason: "no query with ID \(id) waits on this socket")
+                    continue
+                }
+                perform(forwarder.handleUpstreamReply(reply, token: token, now: .now))
             }
-            let id = UInt16(readBuffer[0]) << 8 | UInt16(readBuffer[1])
-            guard let token = member.pending[id] else {
-                forwarder.rejectUnmatchedReply(reason: "no query with ID \(id) waits on this socket")
-                continue
-            }
-            perform(forwarder.handleUpstreamReply(UnsafeRawBufferPointer(rebasing: readBuffer[..<length]), token: token, now: .now))
+            // A short batch means the socket is empty: don't spend a syscall to hear EAGAIN.
+            if count < upstreamReplies.capacity { return }
         }
     }
 

@@ -193,6 +193,26 @@ struct UpstreamSocketPoolTests {
         #expect(Array(buffer.prefix(reply.count)) == reply)
         #expect(try buffer.withUnsafeMutableBytes { try member.socket.receive(into: $0) } == nil)
     }
+
+    // The daemon reads pooled sockets with recvmmsg: every waiting reply in one call, oversize ones flagged.
+    @Test func repliesArriveInBatches() throws {
+        let upstream = try LoopbackUDPSocket()
+        let pool = makePool(sockets: 1, queries: 10, events: PoolEvents())
+        let member = try pool.assign(token: 1, id: 1, upstream: 0, remote: upstream.endpoint)
+        try [UInt8]([0, 1]).withUnsafeBytes { try member.socket.send($0) }
+        let (_, sender) = try upstream.receive()
+        let batch = DatagramBatch(capacity: 2, slotSize: 1024)
+        let replies: [[UInt8]] = [[0, 1, 0xAA], [0, 2, 0xBB], [UInt8](repeating: 7, count: 2000), [0, 4]]
+        for reply in replies { try upstream.send(reply, to: sender) }
+        try #require(waitReadable(member.socket.socket.rawValue))
+        #expect(try member.socket.receive(into: batch) == 2, "as many as the batch holds")
+        #expect(batch.datagram(0).map(Array.init) == replies[0])
+        #expect(batch.datagram(1).map(Array.init) == replies[1])
+        #expect(try member.socket.receive(into: batch) == 2)
+        #expect(batch.datagram(0) == nil, "longer than a slot: reported, not cut short")
+        #expect(batch.datagram(1).map(Array.init) == replies[3])
+        #expect(try member.socket.receive(into: batch) == nil, "empty: nil, not an error")
+    }
 }
 
 /// The pool's callbacks, by member number.
