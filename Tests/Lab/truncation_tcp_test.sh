@@ -122,8 +122,10 @@ main() {
     t_note "$out"
     expect_match "slow reader: another client is answered meanwhile, within 1 s" "$out" \
         '^other client: answered in 0\.[0-9]+ s$'
+    # Closed with the client's pipelined queries still unread, the kernel may send RST, not FIN:
+    # either way the daemon hung up.
     expect_match "slow reader: closed by the daemon rather than buffered without bound" "$out" \
-        '^slow reader: read [0-9]+ answers, then EOF$'
+        '^slow reader: read [0-9]+ answers, then (EOF|ConnectionResetError: .*)$'
     check "slow reader: daemon still running" lab_daemon_alive
     out=$(dig_client "@$DECOY6" example.test A)
     expect_eq "slow reader: UDP still answered afterwards" "$(dig_answers "$out" A)" 198.51.100.80
