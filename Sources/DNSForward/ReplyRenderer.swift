@@ -91,17 +91,17 @@ enum ReplyRenderer {
         guard length <= client.maximumReply, length <= out.count else { return nil }
 
         out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: kept)
-        if case .keep = ttl {} else {
+        switch ttl {
+        case .keep:
+            break
+        case .fixed(let fixed):
             for offset in ttlOffsets where offset < kept {
-                let value: UInt32
-                switch ttl {
-                case .keep: continue
-                case .fixed(let fixed): value = fixed
-                case .aged(let age):
-                    let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-                    value = original > age ? original - age : 0
-                }
-                out.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+                out.storeBytes(of: fixed.bigEndian, toByteOffset: offset, as: UInt32.self)
+            }
+        case .aged(let age):
+            for offset in ttlOffsets where offset < kept {
+                let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                out.storeBytes(of: (original > age ? original - age : 0).bigEndian, toByteOffset: offset, as: UInt32.self)
             }
         }
         out[0] = UInt8(client.id >> 8)
@@ -111,22 +111,22 @@ enum ReplyRenderer {
         if length >= DNSHeader.length + questionName.count {
             (out.baseAddress! + DNSHeader.length).copyMemory(from: questionName.baseAddress!, byteCount: questionName.count)
         }
-        if let optRange, client.hasEDNS {
+        if addsOPT {
+            // A blank OPT (root owner, type 41, no options), filled in below like the upstream's.
+            (out.baseAddress! + stored.count).initializeMemory(as: UInt8.self, repeating: 0, count: optLength)
+            out[stored.count + 2] = 41
+        }
+        if client.hasEDNS {
             // Advertise our own buffer size, not the upstream's, and echo the
             // client's DO bit whatever the upstream did (RFC 3225 3).
-            out[optRange.lowerBound + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
-            out[optRange.lowerBound + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
-            out[optRange.lowerBound + 7] = (out[optRange.lowerBound + 7] & 0x7F) | (client.dnssecOK ? 0x80 : 0)
+            let opt = optRange?.lowerBound ?? stored.count
+            out[opt + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
+            out[opt + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
+            out[opt + 7] = (out[opt + 7] & 0x7F) | (client.dnssecOK ? 0x80 : 0)
         }
         if dropsOPT || addsOPT {
-            if addsOPT {
-                let opt: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                    (0, 0, 41, UInt8(ResponseBuilder.advertisedUDPSize >> 8),
-                     UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize), 0, 0, client.dnssecOK ? 0x80 : 0, 0, 0, 0)
-                withUnsafeBytes(of: opt) { (out.baseAddress! + stored.count).copyMemory(from: $0.baseAddress!, byteCount: optLength) }
-            }
-            let stored = UInt16(out[10]) << 8 | UInt16(out[11])
-            let additional = addsOPT ? stored &+ 1 : stored &- UInt16(truncatingIfNeeded: 1 + recordsAfterOPT)
+            let count = UInt16(out[10]) << 8 | UInt16(out[11])
+            let additional = addsOPT ? count &+ 1 : count &- UInt16(truncatingIfNeeded: 1 + recordsAfterOPT)
             out[10] = UInt8(additional >> 8)
             out[11] = UInt8(truncatingIfNeeded: additional)
         }

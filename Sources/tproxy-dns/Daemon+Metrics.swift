@@ -5,9 +5,6 @@ import RawUDP
 /// The Prometheus endpoint: plain HTTP on the event loop, one short
 /// connection per scrape.
 extension Daemon {
-    /// Metrics connections share the control tag, told apart by this id bit.
-    static let metricsIDBit: UInt64 = 1 << 61
-
     func acceptMetricsConnections() {
         guard let metricsListener else { return }
         for _ in 0..<16 {
@@ -19,7 +16,7 @@ extension Daemon {
                 logger.warning("accepting a metrics connection failed", metadata: ["error": "\(error)"])
                 return
             }
-            let id = nextConnectionID | Self.metricsIDBit
+            let id = nextConnectionID | PollToken.secondKind
             nextConnectionID += 1
             do {
                 try poller.register(stream.socket.rawValue, token: PollToken.controlTag | id)

@@ -8,8 +8,6 @@ import RawUDP
 /// queries to that address before it finds the listener, so each one is also
 /// read like the main receiver.
 extension Daemon {
-    /// Source sockets share the client-connection tag, told apart by this id bit.
-    static let sourceSocketIDBit: UInt64 = 1 << 61
     static let maximumSourceSockets = 4096
 
     func sourceSocket(for source: IPEndpoint) throws -> TransparentUDPReceiver {
@@ -19,7 +17,7 @@ extension Daemon {
         }
         let socket = try TransparentUDPReceiver(bindingTo: source, batchSize: 8)
         let index = sourceSockets.count
-        try poller.register(socket.socket.rawValue, token: PollToken.connectionTag | Self.sourceSocketIDBit | UInt64(index))
+        try poller.register(socket.socket.rawValue, token: PollToken.connectionTag | PollToken.secondKind | UInt64(index))
         sourceSockets.append(socket)
         sourceSocketIndex[source] = index
         return socket

@@ -10,7 +10,8 @@ import Glibc
 /// the TPROXY UDP receiver and TCP listener, every client TCP connection, the
 /// pooled upstream UDP sockets and one TCP connection per upstream TCP attempt.
 final class Daemon {
-    /// Poll tokens: small fixed values, then three tagged ranges.
+    /// Poll tokens: small fixed values, then three tagged ranges, each holding
+    /// two kinds of descriptor told apart by `secondKind`.
     enum PollToken {
         static let signals: UInt64 = 0
         static let udpReceiver: UInt64 = 1
@@ -21,8 +22,10 @@ final class Daemon {
         static let connectionTag: UInt64 = 2 << 62
         static let controlTag: UInt64 = 3 << 62
         static let tagMask: UInt64 = 3 << 62
-        /// Within the upstream range: a pooled UDP socket's number, not an attempt token.
-        static let pooledSocketBit: UInt64 = 1 << 61
+        /// Within a range, the second kind: upstream — a pooled UDP socket's
+        /// number, not a TCP attempt's token; connection — a socket-per-source
+        /// socket, not a TCP client; control — a metrics connection.
+        static let secondKind: UInt64 = 1 << 61
     }
 
     private(set) var configuration: DaemonConfiguration
@@ -98,7 +101,7 @@ final class Daemon {
             queriesPerSocket: configuration.upstreamSocketQueries,
             didOpen: { member in
                 try poller.register(member.socket.socket.rawValue,
-                                    token: PollToken.upstreamTag | PollToken.pooledSocketBit | UInt64(member.number))
+                                    token: PollToken.upstreamTag | PollToken.secondKind | UInt64(member.number))
             },
             willClose: { member in poller.unregister(member.socket.socket.rawValue) })
         logger.info("listening", metadata: [
@@ -122,24 +125,15 @@ final class Daemon {
     func run() throws {
         while running {
             try poller.wait(timeoutMilliseconds: waitTimeout()) { event in
+                let id = event.token & ~PollToken.tagMask
+                let isSecondKind = id & PollToken.secondKind != 0
                 switch event.token & PollToken.tagMask {
                 case PollToken.upstreamTag:
-                    let id = event.token & ~PollToken.tagMask
-                    if id & PollToken.pooledSocketBit != 0 {
-                        drainUpstreamSocket(Int(id & ~PollToken.pooledSocketBit))
-                    } else {
-                        handleUpstreamTCP(event, token: id)
-                    }
+                    if isSecondKind { drainUpstreamSocket(Int(id & ~PollToken.secondKind)) } else { handleUpstreamTCP(event, token: id) }
                 case PollToken.connectionTag:
-                    let id = event.token & ~PollToken.tagMask
-                    if id & Self.sourceSocketIDBit != 0 {
-                        drainSourceSocket(Int(id & ~Self.sourceSocketIDBit))
-                    } else {
-                        handleConnection(event, id: id)
-                    }
+                    if isSecondKind { drainSourceSocket(Int(id & ~PollToken.secondKind)) } else { handleConnection(event, id: id) }
                 case PollToken.controlTag:
-                    let id = event.token & ~PollToken.tagMask
-                    if id & Self.metricsIDBit != 0 { handleMetrics(event, id: id) } else { handleControl(event, id: id) }
+                    if isSecondKind { handleMetrics(event, id: id) } else { handleControl(event, id: id) }
                 default:
                     switch event.token {
                     case PollToken.signals: handleSignals()
