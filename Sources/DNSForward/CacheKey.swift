@@ -34,6 +34,10 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
 
     /// True when `name` equals `other` or lies below it (wire names, both lowercased).
     public func isAtOrBelow(_ other: [UInt8]) -> Bool {
+        name.withUnsafeBytes { name in other.withUnsafeBytes { Self.isName(name, atOrBelow: $0) } }
+    }
+
+    static func isName(_ name: UnsafeRawBufferPointer, atOrBelow other: UnsafeRawBufferPointer) -> Bool {
         guard name.count >= other.count else { return false }
         let offset = name.count - other.count
         guard name[offset...].elementsEqual(other) else { return false }

@@ -11,7 +11,7 @@ extension CachedAnswer {
         var aged = wire
         let age = self.age(at: now)
         aged.withUnsafeMutableBytes { bytes in
-            for offset in ttlOffsets {
+            for offset in ttlOffsets.lazy.map(Int.init) {
                 let ttl = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
                 bytes.storeBytes(of: (ttl > age ? ttl - age : 0).bigEndian, toByteOffset: offset, as: UInt32.self)
             }

@@ -10,7 +10,7 @@ public struct CachedAnswer: Sendable {
 
     public let wire: [UInt8]
     /// Where the TTL fields are (OPT's excepted), to age them on every hit.
-    let ttlOffsets: [Int]
+    let ttlOffsets: [UInt16]
     /// The OPT record, to patch or strip per client.
     let optRange: Range<Int>?
     let recordsAfterOPT: Int
@@ -29,10 +29,17 @@ public struct CachedAnswer: Sendable {
     /// answer types) decided caching and would cost every entry ~100 bytes.
     init(wire: [UInt8], layout: MessageLayout, kind: Kind, storedAt: ContinuousClock.Instant, lifetime: UInt32,
          upstream: Int?) {
+        self.init(wire: wire, ttlOffsets: layout.ttlOffsets, optRange: layout.optRange,
+                  recordsAfterOPT: layout.recordsAfterOPT, kind: kind, storedAt: storedAt, lifetime: lifetime,
+                  upstream: upstream)
+    }
+
+    init(wire: [UInt8], ttlOffsets: [UInt16], optRange: Range<Int>?, recordsAfterOPT: Int, kind: Kind,
+         storedAt: ContinuousClock.Instant, lifetime: UInt32, upstream: Int?) {
         self.wire = wire
-        ttlOffsets = layout.ttlOffsets
-        optRange = layout.optRange
-        recordsAfterOPT = layout.recordsAfterOPT
+        self.ttlOffsets = ttlOffsets
+        self.optRange = optRange
+        self.recordsAfterOPT = recordsAfterOPT
         self.kind = kind
         self.storedAt = storedAt
         self.lifetime = lifetime

@@ -14,43 +14,20 @@ public final class DNSCache {
         public var expired = 0
     }
 
-    public enum Lookup {
-        case fresh(CachedAnswer)
+    /// The entry itself, read in place: a copy of its answer would allocate.
+    enum Lookup {
+        case fresh(CacheEntry)
         /// Expired, but within the serve-stale window.
-        case stale(CachedAnswer)
+        case stale(CacheEntry)
         case miss
-    }
-
-    /// A class, not a struct, and the answer a `let`: a hit reads the stored
-    /// answer in place and marks and counts through one reference, where
-    /// copying the answer out (and back) retains every array in it. What
-    /// changes after insertion lives here, not in the answer.
-    final class Slot {
-        let key: CacheKey
-        let answer: CachedAnswer
-        var referenced = false
-        var hits = 0
-        var serveStaleUntil: ContinuousClock.Instant?
-
-        init(key: CacheKey, answer: CachedAnswer) {
-            self.key = key
-            self.answer = answer
-        }
-
-        /// The answer with what changed since insertion, for callers outside the hit path.
-        var current: CachedAnswer {
-            var copy = answer
-            copy.hits = hits
-            copy.serveStaleUntil = serveStaleUntil
-            return copy
-        }
     }
 
     /// TTL policy may change at run time; `capacity` is fixed at creation.
     public internal(set) var configuration: CacheConfiguration
     public private(set) var counters = Counters()
-    private var slots: [Slot?] = []
-    private var index: [CacheKey: Int] = [:]
+    /// Entries by position; `index` maps a key's hash to positions here.
+    private var slots: [CacheEntry?] = []
+    private var index = CacheIndex()
     private var freeSlots: [Int] = []
     private var hand = 0
     /// Wire bytes held, for stats.
@@ -62,20 +39,18 @@ public final class DNSCache {
 
     public var count: Int { index.count }
 
-    public func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
-        guard let position = index[key], let slot = slots[position] else {
+    func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
+        guard let position = position(of: key), let entry = slots[position] else {
             counters.misses += 1
             return .miss
         }
-        if slot.answer.isFresh(at: now) {
-            slot.referenced = true
-            slot.hits += 1
-            counters.hits += 1
-            return .fresh(slot.current)
+        if entry.isFresh(at: now) {
+            countHit(entry)
+            return .fresh(entry)
         }
-        if isServable(slot.answer, now: now) {
+        if isServable(entry, now: now) {
             counters.misses += 1
-            return .stale(slot.current)
+            return .stale(entry)
         }
         remove(at: position)
         counters.expired += 1
@@ -84,40 +59,40 @@ public final class DNSCache {
     }
 
     /// The fresh entry for `key`, without counting anything: the fast path
-    /// counts the hit with `countHit` only once
-    /// its reply is written, and leaves every other case to `lookup`.
-    /// The entry itself, not a copy of its answer: copying the struct out
-    /// retains every array in it.
-    func freshEntry(for key: CacheKey, now: ContinuousClock.Instant) -> Slot? {
-        guard let position = index[key], let slot = slots[position], slot.answer.isFresh(at: now) else { return nil }
-        return slot
+    /// counts the hit with `countHit` only once its reply is written, and
+    /// leaves every other case to `lookup`. The entry itself, read in place.
+    func freshEntry(for key: CacheKey, now: ContinuousClock.Instant) -> CacheEntry? {
+        guard let position = position(of: key), let entry = slots[position], entry.isFresh(at: now) else { return nil }
+        return entry
     }
 
-    func countHit(_ slot: Slot) {
-        slot.referenced = true
-        slot.hits += 1
+    func countHit(_ entry: CacheEntry) {
+        entry.header.referenced = true
+        entry.header.hits &+= 1
         counters.hits += 1
     }
 
     /// Counts a stale answer actually sent.
     public func recordStaleHit(_ key: CacheKey) {
-        guard let position = index[key], let slot = slots[position] else { return }
-        slot.hits += 1
+        guard let position = position(of: key), let entry = slots[position] else { return }
+        entry.header.hits &+= 1
         counters.staleHits += 1
     }
 
     /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
     public func markServeStale(_ key: CacheKey, until: ContinuousClock.Instant) {
-        guard let position = index[key], let slot = slots[position] else { return }
-        slot.serveStaleUntil = until
+        guard let position = position(of: key), let entry = slots[position] else { return }
+        entry.serveStaleUntil = until
     }
 
     public func insert(_ answer: CachedAnswer, for key: CacheKey, now: ContinuousClock.Instant) {
         guard configuration.capacity > 0 else { return }
+        let hash = CacheEntry.hash(key)
+        guard let entry = CacheEntry.make(key: key, hash: hash, answer: answer) else { return }
         counters.insertions += 1
-        if let position = index[key] {
-            bytes += answer.wire.count - (slots[position]?.answer.wire.count ?? 0)
-            slots[position] = Slot(key: key, answer: answer)
+        if let position = position(of: key, hash: hash) {
+            bytes += entry.wireCount - (slots[position]?.wireCount ?? 0)
+            slots[position] = entry
             return
         }
         let position: Int
@@ -129,15 +104,15 @@ public final class DNSCache {
         } else {
             position = evictOne(now: now)
         }
-        slots[position] = Slot(key: key, answer: answer)
-        index[key] = position
-        bytes += answer.wire.count
+        slots[position] = entry
+        index.insert(hash: hash, position: position)
+        bytes += entry.wireCount
     }
 
     /// Removes one key; true if it was there.
     @discardableResult
     public func remove(_ key: CacheKey) -> Bool {
-        guard let position = index[key] else { return false }
+        guard let position = position(of: key) else { return false }
         remove(at: position)
         return true
     }
@@ -146,9 +121,18 @@ public final class DNSCache {
     /// `subtree`, below it. Returns how many went.
     @discardableResult
     public func remove(name: [UInt8], subtree: Bool) -> Int {
-        let victims = index.filter { key, _ in subtree ? key.isAtOrBelow(name) : key.name == name }
-        for (_, position) in victims { remove(at: position) }
-        return victims.count
+        var removed = 0
+        name.withUnsafeBytes { wanted in
+            for position in slots.indices {
+                guard let entry = slots[position] else { continue }
+                let hit = entry.withName { subtree ? CacheKey.isName($0, atOrBelow: wanted) : $0.elementsEqual(wanted) }
+                if hit {
+                    remove(at: position)
+                    removed += 1
+                }
+            }
+        }
+        return removed
     }
 
     public func removeAll() {
@@ -161,25 +145,37 @@ public final class DNSCache {
 
     /// Every entry, for inspection (dump, lookup).
     public func forEach(_ body: (CacheKey, CachedAnswer) -> Void) {
-        for case let slot? in slots { body(slot.key, slot.current) }
+        for case let entry? in slots { body(entry.key, entry.answer) }
     }
 
     /// Every key, for a dump that proceeds in chunks between packets.
-    public var keys: [CacheKey] { Array(index.keys) }
+    public var keys: [CacheKey] { slots.compactMap { $0?.key } }
 
     public func entry(for key: CacheKey) -> CachedAnswer? {
-        index[key].flatMap { slots[$0]?.current }
+        position(of: key).flatMap { slots[$0]?.answer }
     }
 
-    private func isServable(_ answer: CachedAnswer, now: ContinuousClock.Instant) -> Bool {
-        configuration.serveStale > 0 && answer.kind != .serverFailure
-            && now < answer.expiresAt + .seconds(Int64(configuration.serveStale))
+    /// Bytes the index and slot table hold (the entries' own are counted by the allocator).
+    var tableBytes: Int { index.bucketBytes + slots.capacity * MemoryLayout<CacheEntry?>.stride }
+
+    private func position(of key: CacheKey) -> Int? {
+        position(of: key, hash: CacheEntry.hash(key))
+    }
+
+    private func position(of key: CacheKey, hash: UInt32) -> Int? {
+        let slots = self.slots
+        return index.find(hash: hash) { slots[$0]?.matches(key) ?? false }
+    }
+
+    private func isServable(_ entry: CacheEntry, now: ContinuousClock.Instant) -> Bool {
+        configuration.serveStale > 0 && entry.header.kind != .serverFailure
+            && now < entry.expiresAt + .seconds(Int64(configuration.serveStale))
     }
 
     private func remove(at position: Int) {
-        guard let slot = slots[position] else { return }
-        index[slot.key] = nil
-        bytes -= slot.answer.wire.count
+        guard let entry = slots[position] else { return }
+        index.remove(hash: entry.header.hash, position: position)
+        bytes -= entry.wireCount
         slots[position] = nil
         freeSlots.append(position)
     }
@@ -189,10 +185,10 @@ public final class DNSCache {
         while true {
             let position = hand
             hand = (hand + 1) % slots.count
-            guard let slot = slots[position] else { return position }
-            let dead = !slot.answer.isFresh(at: now) && !isServable(slot.answer, now: now)
-            if slot.referenced && !dead {
-                slot.referenced = false
+            guard let entry = slots[position] else { return position }
+            let dead = !entry.isFresh(at: now) && !isServable(entry, now: now)
+            if entry.header.referenced && !dead {
+                entry.header.referenced = false
                 continue
             }
             remove(at: position)

@@ -169,15 +169,18 @@ public final class Forwarder<Client: Sendable> {
             dnssecOK: plain.dnssecOK,
             maximumReply: min(plain.ednsSize.map { max(512, Int($0)) } ?? 512, configuration.maximumUDPReply))
         let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
-        let written = entry.answer.wire.withUnsafeBytes { stored in
-            ReplyRenderer.write(stored, ttlOffsets: entry.answer.ttlOffsets, optRange: entry.answer.optRange,
-                                recordsAfterOPT: entry.answer.recordsAfterOPT, ttl: .aged(entry.answer.age(at: now)), for: client, questionName: name, into: out)
+        let age = entry.age(at: now)
+        let written = entry.withParts { stored in
+            ReplyRenderer.write(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
+                                recordsAfterOPT: stored.recordsAfterOPT, ttl: .aged(age), for: client, questionName: name,
+                                into: out)
         }
         guard let length = written else { return nil }
         cache.countHit(entry)
         counters.queries += 1
         counters.answeredFromCache += 1
-        return (length, entry.answer.responseCode)
+        // The reply's own header, just written: its code is the stored one.
+        return (length, DNSHeader(wire: UnsafeRawBufferPointer(rebasing: out[..<length]))?.responseCode ?? .serverFailure)
     }
 
     private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
@@ -383,7 +386,7 @@ public final class Forwarder<Client: Sendable> {
                                             receivedAt: waiter.receivedAt))
     }
 
-    private func staleReply(_ answer: CachedAnswer, for waiter: Waiter, now: ContinuousClock.Instant) -> Action {
+    private func staleReply(_ answer: CacheEntry, for waiter: Waiter, now: ContinuousClock.Instant) -> Action {
         counters.answeredStale += 1
         cache.recordStaleHit(waiter.query.key)
         let bytes = ReplyRenderer.render(answer, for: waiter.query, now: now, fixedTTL: configuration.cache.staleAnswerTTL)
@@ -403,7 +406,7 @@ public final class Forwarder<Client: Sendable> {
         var wire = reply
         let floor = kind == .positive ? configuration.cache.minimumTTL : 0
         wire.withUnsafeMutableBytes { bytes in
-            for offset in layout.ttlOffsets {
+            for offset in layout.ttlOffsets.lazy.map(Int.init) {
                 let ttl = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
                 let clamped = min(lifetime, max(floor, ttl & 0x8000_0000 != 0 ? 0 : ttl))
                 bytes.storeBytes(of: clamped.bigEndian, toByteOffset: offset, as: UInt32.self)

@@ -4,8 +4,9 @@
 public struct MessageLayout: Sendable {
     enum Section: Sendable { case answer, authority, additional }
 
-    /// Byte offsets of every TTL field except OPT's (which holds flags, not a TTL).
-    var ttlOffsets: [Int] = []
+    /// Byte offsets of every TTL field except OPT's (which holds flags, not a
+    /// TTL). 16 bits: a DNS message is at most 65,535 bytes.
+    var ttlOffsets: [UInt16] = []
     /// Offset where the question section ends and records begin.
     var questionEnd = 0
     /// The OPT record's byte range, if present.
@@ -21,7 +22,7 @@ public struct MessageLayout: Sendable {
     /// Nil when the records do not parse cleanly to the end of the message.
     init?(wire: UnsafeRawBufferPointer) {
         let reader = WireReader(bytes: wire)
-        guard let questions = reader.u16(at: 4), questions == 1,
+        guard wire.count <= Int(UInt16.max), let questions = reader.u16(at: 4), questions == 1,
               let answers = reader.u16(at: 6), let authorities = reader.u16(at: 8),
               let additionals = reader.u16(at: 10),
               let nameEnd = reader.skipName(at: DNSHeader.length) else { return nil }
@@ -53,7 +54,7 @@ public struct MessageLayout: Sendable {
                 if section == .additional, optRange != nil { recordsAfterOPT += 1 }
                 // RFC 2181 8: a TTL with the top bit set is treated as zero.
                 let effective = ttl & 0x8000_0000 != 0 ? 0 : ttl
-                ttlOffsets.append(ownerEnd + 4)
+                ttlOffsets.append(UInt16(ownerEnd + 4))
                 minimumTTL = min(minimumTTL ?? effective, effective)
                 switch section {
                 case .answer:
@@ -82,11 +83,11 @@ public struct MessageLayout: Sendable {
     /// run through a TTL field; aging the TTL then changed a label length and
     /// the client got a name running past the end. Names only ever point at
     /// earlier names, so an honest upstream never trips this.
-    private static func ownersAvoidRewrittenBytes(_ reader: WireReader, owners: [Int], ttlOffsets: [Int],
+    private static func ownersAvoidRewrittenBytes(_ reader: WireReader, owners: [Int], ttlOffsets: [UInt16],
                                                   optRange: Range<Int>?) -> Bool {
         func rewritten(_ span: Range<Int>) -> Bool {
             if let optRange, optRange.overlaps(span) { return true }
-            return ttlOffsets.contains { ($0..<($0 + 4)).overlaps(span) }
+            return ttlOffsets.contains { (Int($0)..<(Int($0) + 4)).overlaps(span) }
         }
         for owner in owners {
             var position = owner

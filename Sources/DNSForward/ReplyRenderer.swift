@@ -39,29 +39,49 @@ enum ReplyRenderer {
 
     static func render(_ answer: CachedAnswer, for query: ClientQuery, now: ContinuousClock.Instant,
                        fixedTTL: UInt32? = nil) -> [UInt8] {
-        personalize(answer.wire, ttlOffsets: answer.ttlOffsets, optRange: answer.optRange,
-                    recordsAfterOPT: answer.recordsAfterOPT,
-                    ttl: fixedTTL.map { .fixed($0) } ?? .aged(answer.age(at: now)), for: query)
+        answer.wire.withUnsafeBytes { wire in
+            answer.ttlOffsets.withUnsafeBufferPointer { offsets in
+                personalize(wire, ttlOffsets: offsets, optRange: answer.optRange, recordsAfterOPT: answer.recordsAfterOPT,
+                            ttl: fixedTTL.map { .fixed($0) } ?? .aged(answer.age(at: now)), for: query)
+            }
+        }
     }
 
-    /// ID, question case, RD and OPT handling shared by fresh and cached replies.
-    static func personalize(_ reply: [UInt8], ttlOffsets: [Int] = [], optRange: Range<Int>?, recordsAfterOPT: Int,
-                            ttl: TTLRewrite = .keep, for query: ClientQuery) -> [UInt8] {
+    /// A cached entry's reply, read in place.
+    static func render(_ entry: CacheEntry, for query: ClientQuery, now: ContinuousClock.Instant,
+                       fixedTTL: UInt32? = nil) -> [UInt8] {
+        let ttl = fixedTTL.map { TTLRewrite.fixed($0) } ?? .aged(entry.age(at: now))
+        return entry.withParts { stored in
+            personalize(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
+                        recordsAfterOPT: stored.recordsAfterOPT, ttl: ttl, for: query)
+        }
+    }
+
+    /// ID, question case, RD and OPT handling for a reply fresh from upstream.
+    static func personalize(_ reply: [UInt8], optRange: Range<Int>?, recordsAfterOPT: Int,
+                            for query: ClientQuery) -> [UInt8] {
+        reply.withUnsafeBytes {
+            personalize($0, ttlOffsets: UnsafeBufferPointer(start: nil, count: 0), optRange: optRange,
+                        recordsAfterOPT: recordsAfterOPT, ttl: .keep, for: query)
+        }
+    }
+
+    private static func personalize(_ reply: UnsafeRawBufferPointer, ttlOffsets: UnsafeBufferPointer<UInt16>,
+                                     optRange: Range<Int>?, recordsAfterOPT: Int, ttl: TTLRewrite,
+                                     for query: ClientQuery) -> [UInt8] {
         let personalization = Personalization(query)
         var fits = false
         let bytes = [UInt8](unsafeUninitializedCapacity: reply.count + optLength) { buffer, count in
-            let written = reply.withUnsafeBytes { stored in
-                query.question.name.wire.withUnsafeBytes { name in
-                    write(stored, ttlOffsets: ttlOffsets, optRange: optRange, recordsAfterOPT: recordsAfterOPT, ttl: ttl,
-                          for: personalization, questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
-                }
+            let written = query.question.name.wire.withUnsafeBytes { name in
+                write(reply, ttlOffsets: ttlOffsets, optRange: optRange, recordsAfterOPT: recordsAfterOPT, ttl: ttl,
+                      for: personalization, questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
             }
             fits = written != nil
             count = written ?? 0
         }
         if fits { return bytes }
         // Over the client's limit: header and question with TC, so it retries over TCP.
-        var header = reply.withUnsafeBytes { DNSHeader(wire: $0) } ?? DNSHeader(id: query.id, flags: 0x8000)
+        var header = DNSHeader(wire: reply) ?? DNSHeader(id: query.id, flags: 0x8000)
         header.flags = (header.flags & ~0x0500) | (query.requestFlags & 0x0100) | 0x0080
         return ResponseBuilder.truncated(replyHeader: header, for: query)
     }
@@ -79,7 +99,7 @@ enum ReplyRenderer {
     /// Cutting a record out of the middle would leave any later compression
     /// pointer to a name behind it pointing at the wrong bytes (found by
     /// fuzzing), and additional data may always be left out (RFC 2181 9).
-    static func write(_ stored: UnsafeRawBufferPointer, ttlOffsets: [Int], optRange: Range<Int>?, recordsAfterOPT: Int,
+    static func write(_ stored: UnsafeRawBufferPointer, ttlOffsets: UnsafeBufferPointer<UInt16>, optRange: Range<Int>?, recordsAfterOPT: Int,
                       ttl: TTLRewrite, for client: Personalization, questionName: UnsafeRawBufferPointer,
                       into out: UnsafeMutableRawBufferPointer) -> Int? {
         guard stored.count >= DNSHeader.length else { return nil }
@@ -95,13 +115,14 @@ enum ReplyRenderer {
         case .keep:
             break
         case .fixed(let fixed):
-            for offset in ttlOffsets where offset < kept {
-                out.storeBytes(of: fixed.bigEndian, toByteOffset: offset, as: UInt32.self)
+            for offset in ttlOffsets where Int(offset) < kept {
+                out.storeBytes(of: fixed.bigEndian, toByteOffset: Int(offset), as: UInt32.self)
             }
         case .aged(let age):
-            for offset in ttlOffsets where offset < kept {
-                let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-                out.storeBytes(of: (original > age ? original - age : 0).bigEndian, toByteOffset: offset, as: UInt32.self)
+            for offset in ttlOffsets where Int(offset) < kept {
+                let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: Int(offset), as: UInt32.self))
+                out.storeBytes(of: (original > age ? original - age : 0).bigEndian, toByteOffset: Int(offset),
+                               as: UInt32.self)
             }
         }
         out[0] = UInt8(client.id >> 8)
