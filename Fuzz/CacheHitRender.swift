@@ -52,7 +52,7 @@ public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
                                                                  configuration: CacheConfiguration()) else { return 0 }
     var stored = answerWire
     stored.withUnsafeMutableBytes { bytes in
-        for offset in layout.ttlOffsets {
+        for offset in layout.ttlOffsets.lazy.map(Int.init) {
             let ttl = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             let clamped = min(lifetime, ttl & 0x8000_0000 != 0 ? 0 : ttl)
             bytes.storeBytes(of: clamped.bigEndian, toByteOffset: offset, as: UInt32.self)
@@ -67,6 +67,12 @@ public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     checkClientReply(rendered, query: queryWire, limit: query.maximumReply, question: question, context: "render")
     checkRecords(rendered, stored: stored, query: query, queryWire: queryWire,
                  expectedTTL: { fixedTTL ?? ($0 > age ? $0 - age : 0) })
+    // The cache holds answers as compact entries; rendered from one, the reply must not differ.
+    guard let entry = CacheEntry.make(key: query.key, hash: CacheEntry.hash(query.key), answer: answer) else {
+        fuzzFailure("a validated answer did not fit a cache entry")
+    }
+    let fromEntry = ReplyRenderer.render(entry, for: query, now: start + .seconds(Int64(age)), fixedTTL: fixedTTL)
+    if fromEntry != rendered { fuzzFailure("render: the cache entry's copy differs", input: queryWire, output: fromEntry) }
     return 0
 }
 
