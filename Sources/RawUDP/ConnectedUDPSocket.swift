@@ -25,6 +25,12 @@ public final class ConnectedUDPSocket {
         _ = try systemCallOrThrow("send(upstream)") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
     }
 
+    /// Each datagram in order, in one sendmmsg when the kernel takes them all;
+    /// `failure` hears the index of each one refused, and the rest still go.
+    public func send(_ datagrams: [[UInt8]], failure: (Int, SystemCallError) -> Void) {
+        sendDatagrams(datagrams, on: socket.rawValue, call: "sendmmsg(upstream)", failure: failure)
+    }
+
     /// Every datagram pending, up to the batch's capacity, in one recvmmsg;
     /// nil when none is. Errors as for `receive(into:)`.
     public func receive(into batch: DatagramBatch) throws(SystemCallError) -> Int? {

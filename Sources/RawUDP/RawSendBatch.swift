@@ -60,19 +60,8 @@ final class RawSendBatch {
     /// ordinal, with the datagram itself (valid during the call), and carries
     /// on with the rest.
     func flush(on fd: Int32, call: String, _ failure: (Int, SystemCallError, UnsafeRawBufferPointer) -> Void) {
-        var sent = 0
-        while sent < count {
-            let result = CRawUDP_sendmmsg(fd, headers.baseAddress! + sent, UInt32(count - sent), Int32(MSG_DONTWAIT))
-            if result >= 0 {
-                sent += Int(result)
-                continue
-            }
-            let error = errno
-            if error == EINTR { continue }
-            // sendmmsg stops at the first failing message and reports it on the next call.
-            failure(ordinals[sent], SystemCallError(call: call, errno: error),
-                    UnsafeRawBufferPointer(start: iovecs[sent].iov_base, count: iovecs[sent].iov_len))
-            sent += 1
+        sendMessages(on: fd, headers.baseAddress!, count: count, call: call) { index, error in
+            failure(ordinals[index], error, UnsafeRawBufferPointer(start: iovecs[index].iov_base, count: iovecs[index].iov_len))
         }
         count = 0
     }

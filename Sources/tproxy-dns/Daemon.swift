@@ -37,6 +37,8 @@ final class Daemon {
     var admission: ClientAdmission
     /// UDP replies queued on the raw sender since the last flush, by ordinal.
     private var pendingReplies: [QueuedReply] = []
+    /// UDP queries to upstreams assigned to pooled sockets since the last flush.
+    private var pendingUpstreamQueries: [PendingUpstreamQuery] = []
     var sourceSockets: [TransparentUDPReceiver] = []
     var sourceSocketIndex: [IPEndpoint: Int] = [:]
     var responseCodes = ResponseCodeCounts()
@@ -147,6 +149,7 @@ final class Daemon {
             }
             let now = ContinuousClock.now
             perform(forwarder.expire(now: now))
+            flushUpstreamQueries()
             flushReplies()
             if lastIdleSweep.duration(to: now) >= .seconds(1) {
                 lastIdleSweep = now
@@ -233,6 +236,8 @@ final class Daemon {
                         break
                     }
                 }
+                // This batch's misses leave now, not after the rest of the round.
+                flushUpstreamQueries()
                 // A short batch means the queue is empty: don't spend a syscall to hear EAGAIN.
                 if count < receiver.batchSize { return }
             } catch {
@@ -471,12 +476,7 @@ final class Daemon {
                 let id = bytes.count >= 2 ? UInt16(bytes[0]) << 8 | UInt16(bytes[1]) : 0
                 let member = try upstreamSockets.assign(token: token, id: id, upstream: index, remote: remote)
                 exchanges[token] = .udp(member: member.number, id: id)
-                do {
-                    try bytes.withUnsafeBytes { try member.socket.send($0) }
-                } catch {
-                    upstreamSockets.retire(member: member.number)
-                    throw error
-                }
+                pendingUpstreamQueries.append(PendingUpstreamQuery(member: member.number, token: token, bytes: bytes))
             case .tcp:
                 guard let framed = DNSStreamFramer.frame(bytes) else { throw DaemonError.queryTooLarge }
                 let exchange = UpstreamTCPExchange(stream: try StreamSocket(connectingTo: remote), framedQuery: framed)
@@ -487,6 +487,36 @@ final class Daemon {
             logger.debug("upstream send failed", metadata: ["upstream.address": "\(remote)", "error": "\(error)"])
             perform(forwarder.handleUpstreamFailure(token: token, now: .now))
         }
+    }
+
+    /// Sends the queued upstream queries, one sendmmsg per pooled socket. A
+    /// socket that refuses one is retired and that query fails over; queries
+    /// whose attempt ended meanwhile are not sent.
+    private func flushUpstreamQueries() {
+        while !pendingUpstreamQueries.isEmpty {
+            let queued = pendingUpstreamQueries
+            pendingUpstreamQueries.removeAll(keepingCapacity: true)
+            var failed: [UInt64] = []
+            var done = Set<Int>()
+            for query in queued where !done.contains(query.member) {
+                done.insert(query.member)
+                let batch = queued.filter { $0.member == query.member && isWaiting($0) }
+                guard !batch.isEmpty, let member = upstreamSockets.members[query.member] else { continue }
+                member.socket.send(batch.map(\.bytes)) { index, error in
+                    logger.debug("upstream send failed", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
+                    upstreamSockets.retire(member: member.number)
+                    failed.append(batch[index].token)
+                }
+            }
+            // Failing over may queue new queries: the loop sends them too.
+            for token in failed { perform(forwarder.handleUpstreamFailure(token: token, now: .now)) }
+        }
+        upstreamSockets.endRound()
+    }
+
+    private func isWaiting(_ query: PendingUpstreamQuery) -> Bool {
+        if case .udp(let member, _)? = exchanges[query.token] { return member == query.member }
+        return false
     }
 
     private func closeUpstream(token: UInt64) {
@@ -649,6 +679,14 @@ final class Daemon {
 struct QueuedReply {
     let source: IPEndpoint
     let client: IPEndpoint
+}
+
+/// A query assigned to a pooled upstream socket, sent at the next flush with
+/// the others on that socket.
+struct PendingUpstreamQuery {
+    let member: Int
+    let token: UInt64
+    let bytes: [UInt8]
 }
 
 enum DaemonError: Error, CustomStringConvertible {

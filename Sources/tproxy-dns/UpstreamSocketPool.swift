@@ -13,6 +13,11 @@ import RawUDP
 /// `queriesPerSocket` queries, so an off-path spoofer who learns one can aim
 /// at many queries with it, and guesses among `socketsPerUpstream` ports
 /// instead of one. `queriesPerSocket` 1 is the socket-per-query behaviour.
+///
+/// The queries of one round (the daemon's receive batch) share a socket, and
+/// `endRound` moves each upstream used on to its next socket: the round's
+/// queries then leave in one sendmmsg and their replies come back on one
+/// socket, one epoll event and recvmmsg rather than one per query.
 final class UpstreamSocketPool {
     final class Member {
         let number: Int
@@ -38,6 +43,8 @@ final class UpstreamSocketPool {
     /// Per upstream, the members taking new queries, used round robin.
     private var active: [[Member]]
     private var cursors: [Int]
+    /// Per upstream, whether the current round took a socket from its rotation.
+    private var usedThisRound: [Bool]
     private var nextNumber = 0
     private(set) var socketsOpened = 0
     private let didOpen: (Member) throws -> Void
@@ -51,6 +58,7 @@ final class UpstreamSocketPool {
         self.queriesPerSocket = max(1, queriesPerSocket)
         active = Array(repeating: [], count: upstreams)
         cursors = Array(repeating: 0, count: upstreams)
+        usedThisRound = Array(repeating: false, count: upstreams)
         self.didOpen = didOpen
         self.willClose = willClose
     }
@@ -85,6 +93,15 @@ final class UpstreamSocketPool {
         return member
     }
 
+    /// The next round's queries to each upstream used in this one go to its next socket.
+    func endRound() {
+        for upstream in usedThisRound.indices where usedThisRound[upstream] {
+            usedThisRound[upstream] = false
+            let count = active[upstream].count
+            cursors[upstream] = count == 0 ? 0 : (cursors[upstream] + 1) % count
+        }
+    }
+
     /// The query is answered or abandoned; a retired socket closes with its last one.
     func release(member number: Int, id: UInt16) {
         guard let member = members[number] else { return }
@@ -110,7 +127,8 @@ final class UpstreamSocketPool {
         for step in 0..<candidates.count {
             let member = candidates[(cursors[upstream] + step) % candidates.count]
             if member.pending[id] == nil {
-                cursors[upstream] = (cursors[upstream] + step + 1) % candidates.count
+                // Only the rotation moves the cursor: a freshly opened socket does not.
+                usedThisRound[upstream] = true
                 return member
             }
         }

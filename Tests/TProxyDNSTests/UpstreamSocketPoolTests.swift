@@ -24,9 +24,16 @@ struct UpstreamSocketPoolTests {
 
     private func token(_ id: UInt16) -> UInt64 { 1000 + UInt64(id) }
 
-    /// Assigns each ID with its own token and returns the member numbers.
-    private func assign(_ pool: UpstreamSocketPool, ids: [UInt16], upstream: Int = 0) throws -> [Int] {
-        try ids.map { try pool.assign(token: token($0), id: $0, upstream: upstream, remote: upstream == 0 ? first : second).number }
+    /// Assigns each ID with its own token, each in a round of its own unless
+    /// `oneRound`, and returns the member numbers.
+    private func assign(_ pool: UpstreamSocketPool, ids: [UInt16], upstream: Int = 0, oneRound: Bool = false) throws -> [Int] {
+        let numbers = try ids.map { id in
+            let number = try pool.assign(token: token(id), id: id, upstream: upstream, remote: upstream == 0 ? first : second).number
+            if !oneRound { pool.endRound() }
+            return number
+        }
+        pool.endRound()
+        return numbers
     }
 
     // The pool exists to stop paying socket+connect+epoll per query: reuse must really happen.
@@ -45,6 +52,23 @@ struct UpstreamSocketPoolTests {
         #expect(pool.openCount == 4)
         #expect(pool.socketsOpened == 4)
         #expect(events.closed == [])
+    }
+
+    // One round's queries share a socket, so they leave in one sendmmsg and their
+    // replies arrive together; the next round moves on.
+    @Test func queriesOfOneRoundShareASocketAndTheNextRoundMovesOn() throws {
+        let events = PoolEvents()
+        let pool = makePool(upstreams: 2, sockets: 3, queries: 100, events: events)
+        #expect(try assign(pool, ids: [1, 2, 3]) == [0, 1, 2])
+        #expect(try assign(pool, ids: [4, 5, 6], oneRound: true) == [0, 0, 0])
+        #expect(try assign(pool, ids: [7, 8], oneRound: true) == [1, 1])
+        #expect(try assign(pool, ids: [1, 2], oneRound: true) == [2, 2])
+        // An ID already waiting on the round's socket goes to the next one.
+        #expect(try assign(pool, ids: [9, 4, 10], oneRound: true) == [0, 1, 0])
+        // A round that used no socket of an upstream leaves its rotation alone.
+        #expect(try assign(pool, ids: [11], upstream: 1, oneRound: true) == [3])
+        #expect(try assign(pool, ids: [12], oneRound: true) == [1])
+        #expect(events.opened == [0, 1, 2, 3])
     }
 
     // Retiring is what moves to a fresh source port; closing early would lose replies still due.
