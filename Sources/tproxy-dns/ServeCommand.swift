@@ -42,7 +42,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
     var maxInFlight: Int = 4096
 
-    @Option(help: ArgumentHelp("UDP sockets to each upstream that queries rotate over, each on its own random source port.", valueName: "count"))
+    @Option(help: ArgumentHelp("UDP sockets to each upstream that queries rotate over (one per receive batch), each on its own random source port.", valueName: "count"))
     var upstreamSockets: Int = 8
 
     @Option(help: ArgumentHelp("Queries one upstream UDP socket sends before it is closed and replaced by one on a new random port; 1 gives every query a socket of its own (more CPU per cache miss).", valueName: "count"))
