@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/eventfd.h>
 
 // Same layout as glibc's struct mmsghdr (part of the glibc ABI), which Swift
 // cannot import because it is hidden behind _GNU_SOURCE.
