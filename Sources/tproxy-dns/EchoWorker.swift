@@ -34,7 +34,13 @@ final class EchoWorker: @unchecked Sendable {
     /// instead of serving with a silent gap in the group.
     func start(shutdown: ShutdownEvent, finished: DispatchGroup) {
         finished.enter()
+        let name = "echo-worker-\(index)"
         let thread = Thread { [self] in
+            // For top -H and /proc/PID/task/*/comm; best effort. Not Thread.name: set
+            // from inside the block it still left one of two workers with the process's
+            // name here (swift-corelibs-foundation sets it only on a thread it believes
+            // current).
+            try? CurrentThread.setName(name)
             do throws(SystemCallError) {
                 try echo.run(poller: poller, stopToken: PollToken.shutdown)
             } catch {
@@ -43,7 +49,6 @@ final class EchoWorker: @unchecked Sendable {
             }
             finished.leave()
         }
-        thread.name = "echo-worker-\(index)"
         thread.start()
     }
 }

@@ -25,6 +25,8 @@ typedef struct {
 int CRawUDP_recvmmsg(int fd, CRawUDP_mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout);
 int CRawUDP_sendmmsg(int fd, CRawUDP_mmsghdr *vec, unsigned int vlen, int flags);
 int CRawUDP_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+// pthread_setname_np on the calling thread; returns 0 or an errno value (ERANGE: over 15 bytes).
+int CRawUDP_set_current_thread_name(const char *name);
 
 struct cmsghdr *CRawUDP_CMSG_FIRSTHDR(const struct msghdr *msg);
 struct cmsghdr *CRawUDP_CMSG_NXTHDR(struct msghdr *msg, struct cmsghdr *cmsg);
