@@ -31,6 +31,9 @@
 # Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
 # BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
 # BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1,
+# BENCH_LIMIT_WORKERS (1; with N > 1 the limit row runs `bench-limit --workers N`: N threads,
+# each with its own SO_REUSEPORT TPROXY socket, and its notes give each worker's share of the
+# answers, peak and fixed-load runs together, and its exit status if not 0),
 # BENCH_PROFILE=DIR (perf record -g on each fixed-load run, a flat profile per row and
 # workload in DIR; perf's sampling costs the daemon a little CPU, so such a run's numbers
 # are for finding hot spots, not for the table).
@@ -345,7 +348,7 @@ dig_server() { sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1; }
 
 row_label() {
     case $1 in
-        limit) echo "limit (bench-limit, TPROXY :5353, raw)" ;;
+        limit) echo "limit (bench-limit, TPROXY :5353, raw$( ((BENCH_LIMIT_WORKERS > 1)) && echo ", $BENCH_LIMIT_WORKERS workers"))" ;;
         tproxy-dns) echo "tproxy-dns (TPROXY :5353, raw)" ;;
         unbound-tproxy) echo "Unbound (TPROXY :53)" ;;
         unbound-dnat) echo "Unbound (DNAT)" ;;
@@ -393,8 +396,18 @@ run_row() {
         [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
     else
         bench_stop "$row"
+        [[ $lab_spawn_status == 0 ]] || say "$label exit status $lab_spawn_status"
+    fi
+    if [[ $row == limit ]] && ((BENCH_LIMIT_WORKERS > 1)); then
+        add_note "answered per worker: $(bench_limit_worker_split)"
+        [[ $lab_spawn_status == 0 ]] || { add_note "exit status $lab_spawn_status"; status=1; }
     fi
     return "$status"
+}
+
+add_note() { # TEXT: appended to the last result line's notes
+    local line=${results[-1]}
+    if [[ -z ${line##*	} ]]; then results[-1]+=$1; else results[-1]+="; $1"; fi
 }
 
 # --reply-via raw|socket-per-source at 1, 100 and 1,000 targeted addresses, hits over IPv6.

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/socket.h>
 #include "CRawUDP.h"
 
@@ -25,3 +26,7 @@ const void *CRawUDP_CMSG_DATA(const struct cmsghdr *cmsg) { return CMSG_DATA(cms
 void *CRawUDP_CMSG_DATA_MUTABLE(struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
 size_t CRawUDP_CMSG_SPACE(size_t payloadLength) { return CMSG_SPACE(payloadLength); }
 size_t CRawUDP_CMSG_LEN(size_t payloadLength) { return CMSG_LEN(payloadLength); }
+
+int CRawUDP_set_current_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
+}

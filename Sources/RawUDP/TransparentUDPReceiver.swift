@@ -41,25 +41,33 @@ public final class TransparentUDPReceiver {
 
     /// Binds [::]:port (or 0.0.0.0:port where IPv6 is unavailable) with the
     /// options TPROXY needs. Needs CAP_NET_ADMIN for IP_TRANSPARENT.
-    public convenience init(port: UInt16, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
+    /// `reusePort`: see `init(bindingTo:reusePort:batchSize:slotSize:)`.
+    public convenience init(port: UInt16, reusePort: Bool = false, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
         do {
             try self.init(bindingTo: IPEndpoint(address: .v6(IPv6Address(high: 0, low: 0)), port: port),
-                          batchSize: batchSize, slotSize: slotSize)
+                          reusePort: reusePort, batchSize: batchSize, slotSize: slotSize)
         } catch where error.errno == EAFNOSUPPORT {
             try self.init(bindingTo: IPEndpoint(address: .v4(IPv4Address(0)), port: port),
-                          batchSize: batchSize, slotSize: slotSize)
+                          reusePort: reusePort, batchSize: batchSize, slotSize: slotSize)
         }
     }
 
     /// Binds `endpoint`, which may be an address this host does not own
     /// (IP_TRANSPARENT allows it): the wildcard for the TPROXY receiver, or one
     /// spoofed source for `--reply-via socket-per-source`.
-    public init(bindingTo endpoint: IPEndpoint, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
+    /// `reusePort` sets SO_REUSEPORT, so several receivers (one per worker thread)
+    /// can bind the same endpoint; the kernel then picks one per datagram by a
+    /// hash of its addresses and ports. Every member of the group must set it.
+    public init(bindingTo endpoint: IPEndpoint, reusePort: Bool = false, batchSize: Int = 32, slotSize: Int = 4096) throws(SystemCallError) {
         let isV6 = !endpoint.address.isIPv4
         let dualStack = endpoint.address == .v6(IPv6Address(high: 0, low: 0))
         let fd = try makeSocket(family: isV6 ? AF_INET6 : AF_INET, type: Int32(SOCK_DGRAM.rawValue), protocol: 0,
                                 call: isV6 ? "socket(AF_INET6, SOCK_DGRAM)" : "socket(AF_INET, SOCK_DGRAM)")
         try fd.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, call: "setsockopt(SO_REUSEADDR)")
+        if reusePort {
+            // Before bind: the kernel decides group membership at bind time.
+            try fd.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, value: 1, call: "setsockopt(SO_REUSEPORT)")
+        }
         try fd.setOption(level: SOL_IP, name: CRawUDP_IP_TRANSPARENT, value: 1, call: "setsockopt(IP_TRANSPARENT)")
         try fd.setOption(level: SOL_IP, name: CRawUDP_IP_RECVORIGDSTADDR, value: 1, call: "setsockopt(IP_RECVORIGDSTADDR)")
         if isV6 {

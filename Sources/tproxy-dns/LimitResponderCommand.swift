@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RawUDP
 
 #if canImport(Glibc)
@@ -20,14 +21,27 @@ struct LimitResponderCommand: ParsableCommand {
     @Option(help: "Port the TPROXY rule delivers to.")
     var port: UInt16 = 5353
 
+    @Option(help: "Echo threads, each with its own SO_REUSEPORT receiver on the port (1: one socket, no extra thread).")
+    var workers = 1
+
     private enum PollToken {
         static let signals: UInt64 = 0
         static let receiver: UInt64 = 1
+        static let shutdown: UInt64 = 2
+    }
+
+    func validate() throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64, not \(workers)") }
     }
 
     func run() throws {
-        // Signals first, as in `serve`: the mask must be in place before anything else.
+        // Signals first, as in `serve`: the mask must be in place before anything else,
+        // and threads started later inherit it, so only the main thread sees them.
         let signals = try SignalDescriptor(signals: [SIGINT, SIGTERM])
+        if workers > 1 {
+            try runWorkers(signals: signals)
+            return
+        }
         let sender: RawReplySender
         let receiver: TransparentUDPReceiver
         do {
@@ -50,77 +64,61 @@ struct LimitResponderCommand: ParsableCommand {
         try echo.run(poller: poller, signals: signals, signalToken: PollToken.signals)
         printError("tproxy-dns bench-limit: stopped; answered \(echo.answered), too short \(echo.tooShort), send failures \(echo.sendFailures), dropped truncated \(receiver.drops.truncated), no original destination \(receiver.drops.missingOriginalDestination)")
     }
-}
 
-/// The echo loop's state, kept in a class so the receive and poll callbacks
-/// mutate properties rather than captured locals.
-final class EchoResponder {
-    let receiver: TransparentUDPReceiver
-    let sender: RawReplySender
-    /// A datagram larger than a receiver slot never reaches us (MSG_TRUNC), so one slot's size is enough.
-    let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
-    var answered = 0
-    var tooShort = 0
-    var sendFailures = 0
-
-    init(receiver: TransparentUDPReceiver, sender: RawReplySender) {
-        self.receiver = receiver
-        self.sender = sender
-    }
-
-    deinit { reply.deallocate() }
-
-    /// Bounded like the daemon's drain, so a flood cannot starve the signal check.
-    func drain() {
-        for _ in 0..<8 {
-            do {
-                let count = try receiver.receiveBatch { datagram in echo(datagram) }
-                if count < receiver.batchSize { return }
-            } catch {
-                return
+    /// `--workers N`: N echo threads on one SO_REUSEPORT group; this thread only
+    /// waits for a signal. Stopping goes through one `ShutdownEvent` every worker
+    /// polls rather than a flag plus a poll timeout: an idle worker sleeps in
+    /// epoll_wait for good (no timer wakeups in the CPU figure) and still stops
+    /// at once.
+    private func runWorkers(signals: SignalDescriptor) throws {
+        let shutdown = try ShutdownEvent()
+        var group: [EchoWorker] = []
+        do {
+            for index in 0..<workers {
+                group.append(try EchoWorker(index: index, port: port, shutdown: shutdown))
             }
+        } catch {
+            if error.isPermissionDenied {
+                printError("tproxy-dns bench-limit: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
+                throw ExitCode(77)
+            }
+            throw error
         }
+        let poller = try EventPoller()
+        try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
+        try poller.register(shutdown.descriptor.rawValue, token: PollToken.shutdown)
+        let finished = DispatchGroup()
+        for worker in group { worker.start(shutdown: shutdown, finished: finished) }
+        printError("tproxy-dns bench-limit: listening on port \(port) with \(workers) workers (SO_REUSEPORT)")
+        let waited = Result { () throws(SystemCallError) in try waitForStop(poller: poller, signals: signals) }
+        shutdown.signal()
+        finished.wait()
+        for worker in group {
+            let echo = worker.echo
+            printError("tproxy-dns bench-limit: worker \(worker.index): answered \(echo.answered), too short \(echo.tooShort), send failures \(echo.sendFailures), dropped truncated \(echo.receiver.drops.truncated), no original destination \(echo.receiver.drops.missingOriginalDestination)\(worker.failure.map { "; failed: \($0)" } ?? "")")
+        }
+        printError("tproxy-dns bench-limit: stopped; answered \(group.reduce(0) { $0 + $1.echo.answered }) by \(workers) workers")
+        try waited.get()
+        if let failure = group.lazy.compactMap(\.failure).first { throw failure }
     }
 
-    private var running = true
-
-    func run(poller: EventPoller, signals: SignalDescriptor, signalToken: UInt64) throws {
+    /// Until SIGINT or SIGTERM, or a worker fired the shutdown event because its loop failed.
+    private func waitForStop(poller: EventPoller, signals: SignalDescriptor) throws(SystemCallError) {
+        var running = true
         while running {
             try poller.wait(timeoutMilliseconds: -1) { event in
-                if event.token == signalToken {
-                    readSignals(signals)
-                } else {
-                    drain()
+                if event.token == PollToken.shutdown {
+                    running = false
+                    return
+                }
+                do {
+                    while let signal = try signals.next() {
+                        if signal == SIGINT || signal == SIGTERM { running = false }
+                    }
+                } catch {
+                    running = false
                 }
             }
-        }
-    }
-
-    /// Stops once SIGINT or SIGTERM arrived.
-    private func readSignals(_ signals: SignalDescriptor) {
-        do {
-            while let signal = try signals.next() {
-                if signal == SIGINT || signal == SIGTERM { running = false }
-            }
-        } catch {
-            running = false
-        }
-    }
-
-    private func echo(_ datagram: InterceptedDatagram) {
-        // A DNS header is 12 octets; QR is the top bit of octet 2 (RFC 1035 4.1.1).
-        guard datagram.payload.count >= 12, datagram.payload.count <= reply.count else {
-            tooShort += 1
-            return
-        }
-        reply.copyMemory(from: datagram.payload)
-        reply[2] |= 0x80
-        do {
-            try sender.send(UnsafeRawBufferPointer(rebasing: reply[0..<datagram.payload.count]),
-                            from: datagram.originalDestination, to: datagram.client)
-            answered += 1
-        } catch {
-            sendFailures += 1
         }
     }
 }

@@ -57,6 +57,18 @@ main() {
     for workload in hit mixed miss; do
         expect_row "tproxy-dns (TPROXY :5353, raw)" "$workload"
     done
+
+    echo "# BENCH_LIMIT_WORKERS=2 bench.sh --rows limit --seconds 1"
+    status=0
+    BENCH_LIMIT_WORKERS=2 "$here/../../scripts/bench.sh" --rows limit --seconds 1 --no-reply-via \
+        --output "$work/results.md" >"$work/stdout" 2>"$work/stderr" || status=$?
+    expect_eq "bench.sh with 2 limit workers exits 0" "$status" 0 ||
+        t_note "$(tail -n 30 "$work/stderr")"
+    expect_row "limit (bench-limit, TPROXY :5353, raw, 2 workers)" "any (echo)"
+    # Each worker's count, not their shares: with dnsperf's 8 sockets one worker may
+    # (rarely, by the kernel's 4-tuple hash) get none.
+    expect_match "the limit row's notes give each worker's answers" "$(cat "$work/results.md")" \
+        'answered per worker: w0 [0-9]+, w1 [0-9]+ '
     t_summary
 }
 

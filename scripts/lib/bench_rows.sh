@@ -17,19 +17,24 @@
 #   bench_gw_seen_count        how many distinct addresses since bench_gw_seen_start; stops
 #                               remembering (the set costs per-packet work in the gw)
 #   bench_start ROW             start ROW's daemon in gw (lab_spawn, PID in
-#                               $LAB_RUN/spawn-ROW.pid) and wait until it listens;
+#                               $LAB_RUN/spawn-ROW.pid) and wait until it listens (limit
+#                               with BENCH_LIMIT_WORKERS > 1: until all its sockets do);
 #                               rows: limit, unbound-tproxy, unbound-dnat, dnsdist-dnat,
 #                               dnsmasq-dnat (tproxy-dns itself: lab_start_daemon)
+#   bench_limit_worker_split    after bench_stop limit: each worker's answered count from
+#                               its log, "w0 N, w1 N (P% : P%)"; empty with one worker
 #   bench_stop ROW              stop it by PID; lab_spawn_status has its exit status
 #   bench_pid ROW               its PID
 #
 # Settings: BENCH_CACHE_ENTRIES (100000), BENCH_MAX_IN_FLIGHT (4096: tproxy-dns --max-in-flight,
 # Unbound num-queries-per-thread), BENCH_UNBOUND_THREADS (1), BENCH_DNSMASQ_FORWARD_MAX (unset:
-# dnsmasq's default of 150).
+# dnsmasq's default of 150), BENCH_LIMIT_WORKERS (1: bench-limit --workers; above 1, that many
+# threads on one SO_REUSEPORT group of TPROXY sockets).
 
 BENCH_CACHE_ENTRIES=${BENCH_CACHE_ENTRIES:-100000}
 BENCH_MAX_IN_FLIGHT=${BENCH_MAX_IN_FLIGHT:-4096}
 BENCH_UNBOUND_THREADS=${BENCH_UNBOUND_THREADS:-1}
+BENCH_LIMIT_WORKERS=${BENCH_LIMIT_WORKERS:-1}
 BENCH_GW_ADDR=192.0.2.1 # gw-client's address: where the DNAT rows' daemons listen
 BENCH_SPREAD_BASE=2001:db8:3::1: # + hex index: the spread addresses, inside the decoy's /64
 
@@ -116,9 +121,10 @@ print(sum(len(o["set"].get("elem", [])) for o in json.load(sys.stdin)["nftables"
 
 bench_pid() { cat "$LAB_RUN/spawn-$1.pid" 2>/dev/null; }
 
-# bench__wait_listening ROW PORT [ADDR]: until something in gw listens on udp PORT (on ADDR).
+# bench__wait_listening ROW PORT [ADDR [SOCKETS]]: until something in gw listens on udp PORT
+# (on ADDR; with SOCKETS, until that many sockets do).
 bench__wait_listening() {
-    local row=$1 port=$2 addr=${3:-} i filter
+    local row=$1 port=$2 addr=${3:-} sockets=${4:-1} i filter
     filter="sport = :$port"
     [[ -n $addr ]] && filter="src $addr and sport = :$port"
     for ((i = 0; i < 100; i++)); do
@@ -127,10 +133,10 @@ bench__wait_listening() {
             sed "s/^/  $row| /" "$LAB_RUN/$row.log" >&2
             return 1
         fi
-        [[ -n $(lab_exec gw ss -Hlun "$filter" 2>/dev/null) ]] && return 0
+        (($(lab_exec gw ss -Hlun "$filter" 2>/dev/null | wc -l) >= sockets)) && return 0
         sleep 0.1
     done
-    bench__say "$row does not listen on udp $addr:$port after 10 s; log:"
+    bench__say "$row does not listen on udp $addr:$port ($sockets sockets) after 10 s; log:"
     sed "s/^/  $row| /" "$LAB_RUN/$row.log" >&2
     return 1
 }
@@ -209,8 +215,11 @@ bench_start() {
     case $row in
         limit)
             bin=$(lab_daemon_bin) || return 1
-            lab_spawn gw "$row" "$bin" bench-limit --port "$DAEMON_PORT" || return 1
-            bench__wait_listening "$row" "$DAEMON_PORT"
+            # --workers only when asked for, so a binary from before the option still runs the row.
+            local workers=()
+            ((BENCH_LIMIT_WORKERS > 1)) && workers=(--workers "$BENCH_LIMIT_WORKERS")
+            lab_spawn gw "$row" "$bin" bench-limit --port "$DAEMON_PORT" "${workers[@]}" || return 1
+            bench__wait_listening "$row" "$DAEMON_PORT" "" "$BENCH_LIMIT_WORKERS"
             ;;
         unbound-tproxy | unbound-dnat)
             bench__unbound_conf "${row#unbound-}" "$dir" >"$dir/unbound.conf"
@@ -243,3 +252,15 @@ bench_start() {
 }
 
 bench_stop() { lab_spawn_stop "${1:?row}"; }
+
+bench_limit_worker_split() {
+    # Log lines: "tproxy-dns bench-limit: worker 0: answered 123, too short ..."; the log
+    # is appended to per start ("--- TIME CMD"), so only the last start's lines count.
+    awk '/^--- / { n = 0; total = 0 }
+        / bench-limit: worker [0-9]+: answered / { w[n] = $4; a[n] = $6 + 0; total += a[n]; n++ }
+        END {
+            if (n < 2) exit
+            for (i = 0; i < n; i++) printf "%sw%s %d", i ? ", " : "", substr(w[i], 1, length(w[i]) - 1), a[i]
+            printf " ("; for (i = 0; i < n; i++) printf "%s%.0f%%", i ? " : " : "", total ? a[i] * 100 / total : 0
+            printf ")\n" }' "$LAB_RUN/limit.log"
+}

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/eventfd.h>
 
 // Same layout as glibc's struct mmsghdr (part of the glibc ABI), which Swift
 // cannot import because it is hidden behind _GNU_SOURCE.
@@ -24,6 +25,8 @@ typedef struct {
 int CRawUDP_recvmmsg(int fd, CRawUDP_mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout);
 int CRawUDP_sendmmsg(int fd, CRawUDP_mmsghdr *vec, unsigned int vlen, int flags);
 int CRawUDP_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+// pthread_setname_np on the calling thread; returns 0 or an errno value (ERANGE: over 15 bytes).
+int CRawUDP_set_current_thread_name(const char *name);
 
 struct cmsghdr *CRawUDP_CMSG_FIRSTHDR(const struct msghdr *msg);
 struct cmsghdr *CRawUDP_CMSG_NXTHDR(struct msghdr *msg, struct cmsghdr *cmsg);
