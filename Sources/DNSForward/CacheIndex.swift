@@ -71,9 +71,6 @@ struct CacheIndex {
         self = CacheIndex()
     }
 
-    /// Bytes the bucket array holds, for the memory figures.
-    var bucketBytes: Int { buckets.count * MemoryLayout<UInt64>.stride }
-
     private mutating func grow() {
         let old = buckets
         buckets = [UInt64](repeating: 0, count: old.count * 2)

@@ -155,9 +155,6 @@ public final class DNSCache {
         position(of: key).flatMap { slots[$0]?.answer }
     }
 
-    /// Bytes the index and slot table hold (the entries' own are counted by the allocator).
-    var tableBytes: Int { index.bucketBytes + slots.capacity * MemoryLayout<CacheEntry?>.stride }
-
     private func position(of key: CacheKey) -> Int? {
         position(of: key, hash: CacheEntry.hash(key))
     }
