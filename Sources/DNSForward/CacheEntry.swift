@@ -82,16 +82,12 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         return entry
     }
 
-    /// The key's hash as the index files it: the same for a `CacheKey` and for the entry made from it.
-    static func hash(name: UnsafeRawBufferPointer, type: UInt16, class: UInt16, flags: Flags) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(bytes: name)
-        hasher.combine(UInt64(type) << 32 | UInt64(`class`) << 16 | UInt64(flags.intersection(.keyBits).rawValue))
-        return UInt32(truncatingIfNeeded: hasher.finalize())
-    }
-
+    /// The key's hash as the index files it, stored in the header so the
+    /// index never hashes an entry again.
     static func hash(_ key: CacheKey) -> UInt32 {
-        key.name.withUnsafeBytes { hash(name: $0, type: key.type, class: key.class, flags: Flags(key)) }
+        var hasher = Hasher()
+        key.hash(into: &hasher)
+        return UInt32(truncatingIfNeeded: hasher.finalize())
     }
 
     /// The parts a reply is rendered from, valid only inside `body`.

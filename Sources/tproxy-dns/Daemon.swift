@@ -494,14 +494,11 @@ final class Daemon {
     /// whose attempt ended meanwhile are not sent.
     private func flushUpstreamQueries() {
         while !pendingUpstreamQueries.isEmpty {
-            let queued = pendingUpstreamQueries
+            let queued = pendingUpstreamQueries.filter(isWaiting)
             pendingUpstreamQueries.removeAll(keepingCapacity: true)
             var failed: [UInt64] = []
-            var done = Set<Int>()
-            for query in queued where !done.contains(query.member) {
-                done.insert(query.member)
-                let batch = queued.filter { $0.member == query.member && isWaiting($0) }
-                guard !batch.isEmpty, let member = upstreamSockets.members[query.member] else { continue }
+            for (number, batch) in Dictionary(grouping: queued, by: \.member) {
+                guard let member = upstreamSockets.members[number] else { continue }
                 member.socket.send(batch.map(\.bytes)) { index, error in
                     logger.debug("upstream send failed", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
                     upstreamSockets.retire(member: member.number)

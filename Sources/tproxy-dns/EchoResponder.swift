@@ -40,7 +40,7 @@ final class EchoResponder {
         while running {
             try poller.wait(timeoutMilliseconds: -1) { event in
                 if event.token == signalToken {
-                    readSignals(signals)
+                    if Self.stopRequested(by: signals) { running = false }
                 } else {
                     drain()
                 }
@@ -62,15 +62,23 @@ final class EchoResponder {
         }
     }
 
-    /// Stops once SIGINT or SIGTERM arrived.
-    private func readSignals(_ signals: SignalDescriptor) {
+    /// Reads every pending signal: true once SIGINT or SIGTERM arrived, or
+    /// reading them failed.
+    static func stopRequested(by signals: SignalDescriptor) -> Bool {
+        var stop = false
         do {
             while let signal = try signals.next() {
-                if signal == SIGINT || signal == SIGTERM { running = false }
+                if signal == SIGINT || signal == SIGTERM { stop = true }
             }
         } catch {
-            running = false
+            stop = true
         }
+        return stop
+    }
+
+    /// The counts printed when the loop stops.
+    var summary: String {
+        "answered \(answered), too short \(tooShort), send failures \(sendFailures), dropped truncated \(receiver.drops.truncated), no original destination \(receiver.drops.missingOriginalDestination)"
     }
 
     private func echo(_ datagram: InterceptedDatagram) {

@@ -42,27 +42,29 @@ struct LimitResponderCommand: ParsableCommand {
             try runWorkers(signals: signals)
             return
         }
-        let sender: RawReplySender
-        let receiver: TransparentUDPReceiver
-        do {
-            sender = try RawReplySender()
-            receiver = try TransparentUDPReceiver(port: port)
-        } catch {
-            // One exhaustive catch on purpose: Swift 6.3.1 hangs in SIL passes on a
-            // `let` initialised in a `do` whose catches don't cover every error.
-            if error.isPermissionDenied {
-                printError("tproxy-dns bench-limit: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
-                throw ExitCode(77)
-            }
-            throw error
-        }
+        let (sender, receiver) = try Self.needingRoot { (try RawReplySender(), try TransparentUDPReceiver(port: port)) }
         let poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
         try poller.register(receiver.socket.rawValue, token: PollToken.receiver)
         let echo = EchoResponder(receiver: receiver, sender: sender)
         printError("tproxy-dns bench-limit: listening on port \(port)")
         try echo.run(poller: poller, signals: signals, signalToken: PollToken.signals)
-        printError("tproxy-dns bench-limit: stopped; answered \(echo.answered), too short \(echo.tooShort), send failures \(echo.sendFailures), dropped truncated \(receiver.drops.truncated), no original destination \(receiver.drops.missingOriginalDestination)")
+        printError("tproxy-dns bench-limit: stopped; \(echo.summary)")
+    }
+
+    /// `make`'s sockets, or exit 77 with a hint when it lacks the privileges
+    /// they need. One exhaustive catch on purpose: Swift 6.3.1 hangs in SIL
+    /// passes on a `let` initialised in a `do` whose catches don't cover every error.
+    private static func needingRoot<Sockets>(_ make: () throws -> Sockets) throws -> Sockets {
+        do {
+            return try make()
+        } catch {
+            if (error as? SystemCallError)?.isPermissionDenied == true {
+                printError("tproxy-dns bench-limit: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
+                throw ExitCode(77)
+            }
+            throw error
+        }
     }
 
     /// `--workers N`: N echo threads on one SO_REUSEPORT group; this thread only
@@ -72,17 +74,8 @@ struct LimitResponderCommand: ParsableCommand {
     /// at once.
     private func runWorkers(signals: SignalDescriptor) throws {
         let shutdown = try ShutdownEvent()
-        var group: [EchoWorker] = []
-        do {
-            for index in 0..<workers {
-                group.append(try EchoWorker(index: index, port: port, shutdown: shutdown))
-            }
-        } catch {
-            if error.isPermissionDenied {
-                printError("tproxy-dns bench-limit: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
-                throw ExitCode(77)
-            }
-            throw error
+        let group = try Self.needingRoot {
+            try (0..<workers).map { index in try EchoWorker(index: index, port: port, shutdown: shutdown) }
         }
         let poller = try EventPoller()
         try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
@@ -94,8 +87,7 @@ struct LimitResponderCommand: ParsableCommand {
         shutdown.signal()
         finished.wait()
         for worker in group {
-            let echo = worker.echo
-            printError("tproxy-dns bench-limit: worker \(worker.index): answered \(echo.answered), too short \(echo.tooShort), send failures \(echo.sendFailures), dropped truncated \(echo.receiver.drops.truncated), no original destination \(echo.receiver.drops.missingOriginalDestination)\(worker.failure.map { "; failed: \($0)" } ?? "")")
+            printError("tproxy-dns bench-limit: worker \(worker.index): \(worker.echo.summary)\(worker.failure.map { "; failed: \($0)" } ?? "")")
         }
         printError("tproxy-dns bench-limit: stopped; answered \(group.reduce(0) { $0 + $1.echo.answered }) by \(workers) workers")
         try waited.get()
@@ -107,17 +99,7 @@ struct LimitResponderCommand: ParsableCommand {
         var running = true
         while running {
             try poller.wait(timeoutMilliseconds: -1) { event in
-                if event.token == PollToken.shutdown {
-                    running = false
-                    return
-                }
-                do {
-                    while let signal = try signals.next() {
-                        if signal == SIGINT || signal == SIGTERM { running = false }
-                    }
-                } catch {
-                    running = false
-                }
+                if event.token == PollToken.shutdown || EchoResponder.stopRequested(by: signals) { running = false }
             }
         }
     }
