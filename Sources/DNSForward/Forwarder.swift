@@ -69,7 +69,9 @@ public final class Forwarder<Client: Sendable> {
     private let makeID: () -> UInt16
     private let logger: Logger
 
-    public init(configuration: ForwarderConfiguration, logger: Logger,
+    /// `cache`: one shared with other forwarders (worker threads); by default
+    /// a cache of its own, sized by `configuration.cache`.
+    public init(configuration: ForwarderConfiguration, logger: Logger, cache: DNSCache? = nil,
                 makeID: (() -> UInt16)? = nil) {
         self.configuration = configuration
         self.logger = logger
@@ -79,7 +81,7 @@ public final class Forwarder<Client: Sendable> {
             let ids = QueryIDSource()
             self.makeID = { ids.next() }
         }
-        cache = DNSCache(configuration: configuration.cache)
+        self.cache = cache ?? DNSCache(configuration: configuration.cache)
         selector = UpstreamSelector(names: configuration.upstreamNames, policy: configuration.upstreamPolicy,
                                     downAfter: configuration.upstreamDownAfter,
                                     probeInterval: configuration.upstreamProbeInterval, logger: logger)
