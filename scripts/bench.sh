@@ -34,6 +34,8 @@
 # BENCH_LIMIT_WORKERS (1; with N > 1 the limit row runs `bench-limit --workers N`: N threads,
 # each with its own SO_REUSEPORT TPROXY socket, and its notes give each worker's share of the
 # answers, peak and fixed-load runs together, and its exit status if not 0),
+# BENCH_WORKERS (1; with N > 1 the tproxy-dns row runs `serve --workers N`, and its notes
+# give each event loop's share of the queries over the whole row, from the control socket),
 # BENCH_PROFILE=DIR (perf record -g on each fixed-load run, a flat profile per row and
 # workload in DIR; perf's sampling costs the daemon a little CPU, so such a run's numbers
 # are for finding hot spots, not for the table).
@@ -349,7 +351,7 @@ dig_server() { sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1; }
 row_label() {
     case $1 in
         limit) echo "limit (bench-limit, TPROXY :5353, raw$( ((BENCH_LIMIT_WORKERS > 1)) && echo ", $BENCH_LIMIT_WORKERS workers"))" ;;
-        tproxy-dns) echo "tproxy-dns (TPROXY :5353, raw)" ;;
+        tproxy-dns) echo "tproxy-dns (TPROXY :5353, raw$( ((BENCH_WORKERS > 1)) && echo ", $BENCH_WORKERS workers"))" ;;
         unbound-tproxy) echo "Unbound (TPROXY :53)" ;;
         unbound-dnat) echo "Unbound (DNAT)" ;;
         dnsdist-dnat) echo "dnsdist (DNAT, packet cache)" ;;
@@ -367,8 +369,9 @@ run_row() {
         *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
     esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
     if [[ $row == tproxy-dns ]]; then
+        # With workers the control socket stays on: it tells each loop's share.
         LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
-            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --no-control ||
+            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" $( ((BENCH_WORKERS > 1)) || echo --no-control) ||
             { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
         pid=$(cat "$LAB_RUN/daemon.pid")
     else
@@ -392,6 +395,7 @@ run_row() {
     extra_note=
     lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
     if [[ $row == tproxy-dns ]]; then
+        ((BENCH_WORKERS > 1)) && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
         lab_stop_daemon >/dev/null 2>&1
         [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
     else
@@ -403,6 +407,11 @@ run_row() {
         [[ $lab_spawn_status == 0 ]] || { add_note "exit status $lab_spawn_status"; status=1; }
     fi
     return "$status"
+}
+
+tproxy_dns_worker_split() {
+    lab_exec gw "$(lab_daemon_bin)" cache stats --json --control "$LAB_CONTROL" 2>/dev/null |
+        python3 -c 'import json,sys; print(" / ".join(map(str, json.load(sys.stdin).get("queriesByWorker") or [])))'
 }
 
 add_note() { # TEXT: appended to the last result line's notes

@@ -17,4 +17,10 @@ public struct LatencyHistogram: Sendable {
         let index = Self.bounds.firstIndex { seconds <= $0 } ?? Self.bounds.count
         counts[index] += 1
     }
+
+    /// Adds another histogram's counts (one per worker loop, shown as one).
+    public mutating func add(_ other: LatencyHistogram) {
+        for index in counts.indices { counts[index] += other.counts[index] }
+        sum += other.sum
+    }
 }

@@ -129,6 +129,10 @@ struct DaemonStats: Codable {
     /// Answers sent, by response code (NOERROR, NXDOMAIN, ...).
     var responseCodes: [String: Int]
     var admission: Admission
+    /// Queries each event loop took, the main thread's first (`serve --workers`):
+    /// how evenly the kernel spreads clients. Optional so a CLI can read a daemon
+    /// from before it existed.
+    var queriesByWorker: [Int]?
 }
 
 enum ControlCodec {

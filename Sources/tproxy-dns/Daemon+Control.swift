@@ -175,7 +175,24 @@ extension Daemon {
             stale: !answer.isFresh(at: now), records: answer.presentation(at: now))
     }
 
+    /// The whole daemon's: this loop's figures plus every worker's.
     func stats(now: ContinuousClock.Instant) -> DaemonStats {
+        var stats = ownStats(now: now)
+        for other in askWorkers({ $0.ownStats(now: now) }) { stats.add(worker: other) }
+        return stats
+    }
+
+    /// Upstream round-trip histograms, all loops added up.
+    func upstreamLatencies() -> [LatencyHistogram] {
+        var latencies = forwarder.upstreamHealth.map(\.latency)
+        for other in askWorkers({ $0.forwarder.upstreamHealth.map(\.latency) }) {
+            for index in latencies.indices where index < other.count { latencies[index].add(other[index]) }
+        }
+        return latencies
+    }
+
+    /// This loop's figures only; the cache, zones and query log are the daemon's.
+    func ownStats(now: ContinuousClock.Instant) -> DaemonStats {
         let cache = forwarder.cache
         let lookups = cache.counters.hits + cache.counters.misses
         let answers = forwarder.counters
@@ -207,7 +224,8 @@ extension Daemon {
             zones: forwarder.localZones.zoneNames,
             responseCodes: Dictionary(uniqueKeysWithValues: responseCodes.byCode.map { ($0.key.description, $0.value) }),
             admission: .init(refused: admission.counters.refused, ignored: admission.counters.ignored,
-                             rateLimited: admission.counters.rateLimited))
+                             rateLimited: admission.counters.rateLimited),
+            queriesByWorker: [answers.queries])
     }
 
     /// Loads the zones directory again; on any error the zones in service stay.
@@ -218,6 +236,7 @@ extension Daemon {
         do {
             let zones = try LocalZones.load(directory: directory)
             forwarder.localZones = zones
+            for worker in workers { worker.daemon.mailbox.post { $0.forwarder.localZones = zones } }
             logger.notice("zones reloaded", metadata: ["zones": "\(zones.zoneNames.joined(separator: " "))",
                                                        "records": "\(zones.recordCount)"])
             return .success(zones)

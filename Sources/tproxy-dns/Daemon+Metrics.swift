@@ -46,7 +46,7 @@ extension Daemon {
             if parts.count >= 2, parts[0] == "GET", parts[1] == "/metrics" || parts[1].hasPrefix("/metrics?") {
                 let body = PrometheusExposition.render(
                     stats: stats(now: .now),
-                    upstreamLatency: forwarder.upstreamHealth.enumerated().map { (configuration.upstreams[$0.offset].description, $0.element.latency) })
+                    upstreamLatency: upstreamLatencies().enumerated().map { (configuration.upstreams[$0.offset].description, $0.element) })
                 connection.output = MetricsConnection.response(status: "200 OK", contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
             } else {
                 connection.output = MetricsConnection.response(status: "404 Not Found", contentType: "text/plain", body: "try GET /metrics\n")

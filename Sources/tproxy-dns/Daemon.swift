@@ -1,4 +1,5 @@
 import DNSForward
+import Dispatch
 import Logging
 import RawUDP
 
@@ -6,9 +7,13 @@ import RawUDP
 import Glibc
 #endif
 
-/// The event loop: one thread, one epoll set holding the signal descriptor,
+/// One event loop: one thread, one epoll set holding the signal descriptor,
 /// the TPROXY UDP receiver and TCP listener, every client TCP connection, the
 /// pooled upstream UDP sockets and one TCP connection per upstream TCP attempt.
+/// With `serve --workers N` the primary loop (main thread) has N - 1 worker
+/// loops beside it (Daemon+Workers.swift): each its own UDP receiver in one
+/// SO_REUSEPORT group, raw sender, forwarder and upstream sockets, all sharing
+/// one sharded cache; signals, TCP clients, control and metrics stay primary.
 final class Daemon {
     /// Poll tokens: small fixed values, then three tagged ranges, each holding
     /// two kinds of descriptor told apart by `secondKind`.
@@ -18,6 +23,7 @@ final class Daemon {
         static let tcpListener: UInt64 = 2
         static let controlListener: UInt64 = 3
         static let metricsListener: UInt64 = 4
+        static let mailbox: UInt64 = 5
         static let upstreamTag: UInt64 = 1 << 62
         static let connectionTag: UInt64 = 2 << 62
         static let controlTag: UInt64 = 3 << 62
@@ -29,8 +35,10 @@ final class Daemon {
     }
 
     private(set) var configuration: DaemonConfiguration
+    let role: DaemonRole
     let receiver: TransparentUDPReceiver
-    private let listener: TCPListener
+    /// Primary only, like `signals`: TCP clients are served by the main loop.
+    private let listener: TCPListener?
     let controlListener: UnixStreamListener?
     let metricsListener: TCPListener?
     var metricsConnections: [UInt64: MetricsConnection] = [:]
@@ -45,7 +53,13 @@ final class Daemon {
     /// Re-reads the settings (the --config file and the flags) on SIGHUP.
     private let reload: (() throws -> DaemonConfiguration)?
     private let sender: RawReplySender
-    private let signals: SignalDescriptor
+    private let signals: SignalDescriptor?
+    /// Jobs and the stop request from the other loops.
+    let mailbox: DaemonMailbox
+    /// The primary's worker loops; empty on workers and with one loop.
+    var workers: [DaemonWorker] = []
+    /// Left by each worker thread as it ends.
+    let workersFinished = DispatchGroup()
     let poller: EventPoller
     let forwarder: Forwarder<ClientContext>
     let queryLog: QueryLog?
@@ -65,28 +79,50 @@ final class Daemon {
     /// Whether each answer is logged (query log, debug lines): fixed at start.
     private let logsEveryAnswer: Bool
     let logger: Logger
-    private var running = true
+    var running = true
     private(set) var sendFailures = 0
     private(set) var rejectedConnections = 0
 
+    /// A primary (`role` .primary) opens everything; a worker gets the
+    /// primary's cache and query log and opens only its UDP side.
     init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger,
-         reload: (() throws -> DaemonConfiguration)? = nil) throws {
+         reload: (() throws -> DaemonConfiguration)? = nil, role: DaemonRole = .primary,
+         sharedCache: DNSCache? = nil, sharedQueryLog: QueryLog? = nil) throws {
         self.configuration = configuration
         self.reload = reload
+        self.role = role
         admission = configuration.admission
-        // Signals first: the mask must be in place before anything else runs.
-        signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
-        sender = try RawReplySender()
-        receiver = try TransparentUDPReceiver(port: configuration.port)
-        listener = try TCPListener(port: configuration.port, transparent: true)
-        controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
-        metricsListener = try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) }
-        queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
+        // The loops of one daemon share the port through SO_REUSEPORT. The
+        // primary's TCP listener below binds the same port without it, so a
+        // second daemon on that port still fails with EADDRINUSE.
+        let reusePort = configuration.workers > 1
+        switch role {
+        case .primary:
+            // Signals first: the mask must be in place before anything else
+            // runs, and before any worker thread starts (threads inherit it).
+            signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
+            sender = try RawReplySender()
+            receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: reusePort)
+            listener = try TCPListener(port: configuration.port, transparent: true)
+            controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
+            metricsListener = try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) }
+            queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
+        case .worker:
+            signals = nil
+            sender = try RawReplySender()
+            receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: reusePort)
+            listener = nil
+            controlListener = nil
+            metricsListener = nil
+            queryLog = sharedQueryLog
+        }
         logsEveryAnswer = configuration.queryLogPath != nil || logger.logLevel <= .debug
+        mailbox = try DaemonMailbox()
         poller = try EventPoller()
-        try poller.register(signals.descriptor.rawValue, token: PollToken.signals)
+        if let signals { try poller.register(signals.descriptor.rawValue, token: PollToken.signals) }
+        try poller.register(mailbox.wake.descriptor.rawValue, token: PollToken.mailbox)
         try poller.register(receiver.socket.rawValue, token: PollToken.udpReceiver)
-        try poller.register(listener.socket.rawValue, token: PollToken.tcpListener)
+        if let listener { try poller.register(listener.socket.rawValue, token: PollToken.tcpListener) }
         if let controlListener {
             try poller.register(controlListener.socket.rawValue, token: PollToken.controlListener)
         }
@@ -95,7 +131,8 @@ final class Daemon {
         }
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
         self.logger = logger
-        forwarder = Forwarder(configuration: configuration.forwarder, logger: logger)
+        forwarder = Forwarder(configuration: configuration.forwarder, logger: logger,
+                              cache: sharedCache ?? DNSCache(configuration: configuration.forwarder.cache))
         forwarder.localZones = localZones
         let poller = poller
         upstreamSockets = UpstreamSocketPool(
@@ -106,6 +143,7 @@ final class Daemon {
                                     token: PollToken.upstreamTag | PollToken.secondKind | UInt64(member.number))
             },
             willClose: { member in poller.unregister(member.socket.socket.rawValue) })
+        if case .worker = role { return }
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(receiver.isDualStack)",
             "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
@@ -116,6 +154,7 @@ final class Daemon {
             "control": "\(configuration.controlPath ?? "off")", "query_log": "\(configuration.queryLogPath ?? "off")",
             "metrics": "\(configuration.metricsEndpoint.map(\.description) ?? "off")",
             "allow": "\(configuration.admission.allowed.map(\.description).joined(separator: " "))",
+            "workers": "\(configuration.workers)",
         ])
     }
 
@@ -125,6 +164,9 @@ final class Daemon {
     }
 
     func run() throws {
+        startWorkers()
+        // Also when the loop throws: no worker thread outlives the primary's run.
+        defer { stopWorkers() }
         while running {
             try poller.wait(timeoutMilliseconds: waitTimeout()) { event in
                 let id = event.token & ~PollToken.tagMask
@@ -139,6 +181,7 @@ final class Daemon {
                 default:
                     switch event.token {
                     case PollToken.signals: handleSignals()
+                    case PollToken.mailbox: handleMail()
                     case PollToken.udpReceiver: drain(receiver)
                     case PollToken.tcpListener: acceptConnections()
                     case PollToken.controlListener: acceptControlConnections()
@@ -162,14 +205,21 @@ final class Daemon {
         for id in Array(connections.keys) { closeConnection(id) }
         for id in Array(controlConnections.keys) { closeControl(id) }
         for id in Array(metricsConnections.keys) { closeMetrics(id) }
+        // The query log and the totals belong to the primary, once its workers are done.
+        guard case .primary = role else { return }
+        stopWorkers()
         queryLog?.close()
-        let counters = forwarder.counters
+        let loops = [self] + workers.map(\.daemon)
+        let total = { (value: (Daemon) -> Int) in loops.reduce(0) { $0 + value($1) } }
         logger.info("stopped", metadata: [
-            "queries": "\(counters.queries)", "cache_hits": "\(counters.answeredFromCache)",
-            "upstream_answers": "\(counters.answeredFromUpstream)", "servfail": "\(counters.serverFailures)",
-            "timeouts": "\(counters.timeouts)", "rejected_replies": "\(counters.rejectedReplies)",
-            "send_failures": "\(sendFailures)", "dropped_truncated": "\(receiver.drops.truncated)",
-            "dropped_no_original_destination": "\(receiver.drops.missingOriginalDestination)",
+            "queries": "\(total { $0.forwarder.counters.queries })",
+            "cache_hits": "\(total { $0.forwarder.counters.answeredFromCache })",
+            "upstream_answers": "\(total { $0.forwarder.counters.answeredFromUpstream })",
+            "servfail": "\(total { $0.forwarder.counters.serverFailures })",
+            "timeouts": "\(total { $0.forwarder.counters.timeouts })",
+            "rejected_replies": "\(total { $0.forwarder.counters.rejectedReplies })",
+            "send_failures": "\(total(\.sendFailures))", "dropped_truncated": "\(total { $0.receiver.drops.truncated })",
+            "dropped_no_original_destination": "\(total { $0.receiver.drops.missingOriginalDestination })",
         ])
     }
 
@@ -187,6 +237,7 @@ final class Daemon {
     }
 
     private func handleSignals() {
+        guard let signals else { return }
         do {
             while let signal = try signals.next() {
                 if signal == SIGHUP {
@@ -250,6 +301,7 @@ final class Daemon {
     // MARK: TCP clients
 
     private func acceptConnections() {
+        guard let listener else { return }
         for _ in 0..<64 {
             let stream: StreamSocket
             do {
@@ -575,32 +627,8 @@ final class Daemon {
         if let reload {
             do {
                 let new = try reload()
-                var needsRestart = forwarder.reconfigure(new.forwarder)
-                if new.port != configuration.port { needsRestart.append("port") }
-                if new.controlPath != configuration.controlPath { needsRestart.append("control") }
-                if new.queryLogPath != configuration.queryLogPath { needsRestart.append("query-log") }
-                if new.metricsEndpoint != configuration.metricsEndpoint { needsRestart.append("metrics") }
-                if new.tcpMaximumConnections != configuration.tcpMaximumConnections { needsRestart.append("tcp-max-connections") }
-                if new.replyVia != configuration.replyVia { needsRestart.append("reply-via") }
-                if new.upstreamSockets != configuration.upstreamSockets { needsRestart.append("upstream-sockets") }
-                if new.upstreamSocketQueries != configuration.upstreamSocketQueries {
-                    needsRestart.append("upstream-socket-queries")
-                }
-                var admission = new.admission
-                admission.carryOver(from: self.admission)
-                self.admission = admission
-                var applied = new
-                applied.port = configuration.port
-                applied.upstreams = configuration.upstreams
-                applied.controlPath = configuration.controlPath
-                applied.queryLogPath = configuration.queryLogPath
-                applied.metricsEndpoint = configuration.metricsEndpoint
-                applied.tcpMaximumConnections = configuration.tcpMaximumConnections
-                applied.replyVia = configuration.replyVia
-                applied.upstreamSockets = configuration.upstreamSockets
-                applied.upstreamSocketQueries = configuration.upstreamSocketQueries
-                applied.forwarder = forwarder.configuration
-                configuration = applied
+                let needsRestart = apply(new)
+                for worker in workers { worker.daemon.mailbox.post { _ = $0.apply(new) } }
                 logger.notice("configuration reloaded", metadata: [
                     "allow": "\(admission.allowed.map(\.description).joined(separator: " "))",
                     "needs_restart": "\(needsRestart.isEmpty ? "none" : needsRestart.joined(separator: " "))",
@@ -611,6 +639,40 @@ final class Daemon {
             }
         }
         if configuration.zonesDirectory != nil { _ = reloadZones() }
+    }
+
+    /// Takes what of `new` can change while running; returns the names of the
+    /// settings that differ but need a restart. Each loop applies it to itself.
+    private func apply(_ new: DaemonConfiguration) -> [String] {
+        var needsRestart = forwarder.reconfigure(new.forwarder)
+        if new.port != configuration.port { needsRestart.append("port") }
+        if new.controlPath != configuration.controlPath { needsRestart.append("control") }
+        if new.queryLogPath != configuration.queryLogPath { needsRestart.append("query-log") }
+        if new.metricsEndpoint != configuration.metricsEndpoint { needsRestart.append("metrics") }
+        if new.tcpMaximumConnections != configuration.tcpMaximumConnections { needsRestart.append("tcp-max-connections") }
+        if new.replyVia != configuration.replyVia { needsRestart.append("reply-via") }
+        if new.upstreamSockets != configuration.upstreamSockets { needsRestart.append("upstream-sockets") }
+        if new.upstreamSocketQueries != configuration.upstreamSocketQueries {
+            needsRestart.append("upstream-socket-queries")
+        }
+        if new.workers != configuration.workers { needsRestart.append("workers") }
+        var admission = new.admission
+        admission.carryOver(from: self.admission)
+        self.admission = admission
+        var applied = new
+        applied.port = configuration.port
+        applied.upstreams = configuration.upstreams
+        applied.controlPath = configuration.controlPath
+        applied.queryLogPath = configuration.queryLogPath
+        applied.metricsEndpoint = configuration.metricsEndpoint
+        applied.tcpMaximumConnections = configuration.tcpMaximumConnections
+        applied.replyVia = configuration.replyVia
+        applied.upstreamSockets = configuration.upstreamSockets
+        applied.upstreamSocketQueries = configuration.upstreamSocketQueries
+        applied.workers = configuration.workers
+        applied.forwarder = forwarder.configuration
+        configuration = applied
+        return needsRestart
     }
 
     /// Sends the queued raw replies; one that exceeds the route's MTU goes

@@ -32,5 +32,7 @@ struct DaemonConfiguration {
     var upstreamSockets = 8
     /// Queries one upstream UDP socket sends before it is replaced by one on a new random port.
     var upstreamSocketQueries = 256
+    /// Event loops answering UDP queries, one thread each (`serve --workers`).
+    var workers = 1
     var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
 }

@@ -21,6 +21,8 @@ struct PrometheusExposition {
         out.metric("tproxy_dns_cache_expired_total", "counter", "Expired entries removed.", [([:], Double(stats.cache.expired))])
         out.metric("tproxy_dns_cache_entries", "gauge", "Entries in the cache.", [([:], Double(stats.cache.entries))])
         out.metric("tproxy_dns_cache_bytes", "gauge", "Wire bytes held by cached answers.", [([:], Double(stats.cache.bytes))])
+        out.metric("tproxy_dns_worker_queries_total", "counter", "Queries each event loop took (worker 0: the main thread).",
+                   (stats.queriesByWorker ?? []).enumerated().map { (["worker": "\($0.offset)"], Double($0.element)) })
         out.metric("tproxy_dns_in_flight", "gauge", "Upstream queries outstanding.", [([:], Double(stats.inFlight))])
         out.metric("tproxy_dns_upstream_up", "gauge", "1 while the upstream is considered healthy.",
                    stats.upstreams.map { (["upstream": $0.address], $0.up ? 1 : 0) })

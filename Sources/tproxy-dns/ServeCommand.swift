@@ -48,6 +48,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Queries one upstream UDP socket sends before it is closed and replaced by one on a new random port; 1 gives every query a socket of its own (more CPU per cache miss).", valueName: "count"))
     var upstreamSocketQueries: Int = 256
 
+    @Option(help: ArgumentHelp("Threads answering UDP queries (1-64), or auto (one per online CPU, at most 16). The kernel spreads queries over them by client flow (SO_REUSEPORT); they share one cache, and each has its own upstream sockets, in-flight table and --rate-limit buckets. TCP, control and metrics stay on the main thread. On 2 cores where the load generator takes one, 1 is cheaper per answer (bench/limit-workers-2026-11-25.md).", valueName: "count"))
+    var workers: String = "1"
+
     @Option(help: ArgumentHelp("Cached answers held at most (CLOCK eviction); 0 disables the cache.", valueName: "entries"))
     var cacheSize: Int = 100_000
 
@@ -129,6 +132,12 @@ struct ServeCommand: ParsableCommand {
         guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
         guard (1...1024).contains(upstreamSockets) else { throw ValidationError("--upstream-sockets must be 1-1024") }
         guard upstreamSocketQueries > 0 else { throw ValidationError("--upstream-socket-queries must be positive") }
+        guard let workerCount = Self.workerCount(workers) else {
+            throw ValidationError("--workers \(workers): use a count from 1 to 64, or auto")
+        }
+        if workerCount > 1, replyVia != DaemonConfiguration.ReplyPath.raw.rawValue {
+            throw ValidationError("--workers above 1 needs --reply-via raw (socket-per-source binds one socket per address)")
+        }
         guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
         guard minTTL <= maxTTL else { throw ValidationError("--min-ttl must not exceed --max-ttl") }
         guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
@@ -222,6 +231,7 @@ struct ServeCommand: ParsableCommand {
                                     { try ServeConfiguration.merge(file: path, commandLine: ServeConfiguration.commandLineArguments())
                                         .daemonConfiguration() }
                                 })
+            try daemon.addWorkers(configuration.workers - 1, localZones: localZones)
         } catch let error as SystemCallError where error.isPermissionDenied {
             printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
             throw ExitCode(77)
@@ -266,6 +276,14 @@ struct ServeCommand: ParsableCommand {
         try daemon.run()
     }
 
+    /// `--workers`: a count, or auto for one per online CPU (at most 16: past
+    /// that the shared cache's locks and the load spread gain little).
+    static func workerCount(_ text: String) -> Int? {
+        if text == "auto" { return min(16, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+        guard let count = Int(text), (1...64).contains(count) else { return nil }
+        return count
+    }
+
     /// The runtime settings these options describe. Only call on validated options.
     func daemonConfiguration() -> DaemonConfiguration {
         let upstreams = upstream.compactMap { IPEndpoint($0, defaultPort: 53) }
@@ -289,6 +307,7 @@ struct ServeCommand: ParsableCommand {
         configuration.tcpMaximumConnections = tcpMaxConnections
         configuration.upstreamSockets = upstreamSockets
         configuration.upstreamSocketQueries = upstreamSocketQueries
+        configuration.workers = Self.workerCount(workers) ?? 1
         configuration.zonesDirectory = zones
         configuration.queryLogPath = queryLog
         configuration.controlPath = noControl ? nil : control

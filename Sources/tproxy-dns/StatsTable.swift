@@ -60,6 +60,7 @@ enum StatsTable {
             ("uptime", "\(stats.uptimeSeconds) s"),
             ("query log", stats.queryLog.enabled ? "\(stats.queryLog.written) written, \(stats.queryLog.dropped) dropped" : "off"),
             ("zones", stats.zones.isEmpty ? "none" : stats.zones.joined(separator: " ")),
+            ("queries by worker", (stats.queriesByWorker ?? []).map(String.init).joined(separator: " / ")),
         ])
         return out
     }

@@ -29,12 +29,14 @@
 # Settings: BENCH_CACHE_ENTRIES (100000), BENCH_MAX_IN_FLIGHT (4096: tproxy-dns --max-in-flight,
 # Unbound num-queries-per-thread), BENCH_UNBOUND_THREADS (1), BENCH_DNSMASQ_FORWARD_MAX (unset:
 # dnsmasq's default of 150), BENCH_LIMIT_WORKERS (1: bench-limit --workers; above 1, that many
-# threads on one SO_REUSEPORT group of TPROXY sockets).
+# threads on one SO_REUSEPORT group of TPROXY sockets), BENCH_WORKERS (1: tproxy-dns serve
+# --workers, used by scripts/bench.sh).
 
 BENCH_CACHE_ENTRIES=${BENCH_CACHE_ENTRIES:-100000}
 BENCH_MAX_IN_FLIGHT=${BENCH_MAX_IN_FLIGHT:-4096}
 BENCH_UNBOUND_THREADS=${BENCH_UNBOUND_THREADS:-1}
 BENCH_LIMIT_WORKERS=${BENCH_LIMIT_WORKERS:-1}
+BENCH_WORKERS=${BENCH_WORKERS:-1}
 BENCH_GW_ADDR=192.0.2.1 # gw-client's address: where the DNAT rows' daemons listen
 BENCH_SPREAD_BASE=2001:db8:3::1: # + hex index: the spread addresses, inside the decoy's /64
 

@@ -1,0 +1,71 @@
+/// Adding a worker loop's figures to the primary's, so `cache stats` and the
+/// metrics describe the daemon, not one thread of it.
+extension DaemonStats {
+    /// The cache, zones, query log and uptime are shared: the primary's stand.
+    /// Counts add up; an upstream is up only if every loop finds it up.
+    mutating func add(worker other: DaemonStats) {
+        inFlight += other.inFlight
+        answers.add(other.answers)
+        for index in upstreams.indices where index < other.upstreams.count {
+            upstreams[index].add(other.upstreams[index])
+        }
+        originalDestinations = Self.merged(originalDestinations, other.originalDestinations)
+        transport.tcpConnections += other.transport.tcpConnections
+        transport.tcpRejected += other.transport.tcpRejected
+        transport.replySendFailures += other.transport.replySendFailures
+        transport.receiveDropsTruncated += other.transport.receiveDropsTruncated
+        transport.receiveDropsNoOriginalDestination += other.transport.receiveDropsNoOriginalDestination
+        responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
+        admission.refused += other.admission.refused
+        admission.ignored += other.admission.ignored
+        admission.rateLimited += other.admission.rateLimited
+        queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
+    }
+
+    /// Summed by address, most asked first, "other" (past a loop's capacity) last.
+    private static func merged(_ a: [Destination], _ b: [Destination]) -> [Destination] {
+        var queries: [String: Int] = [:]
+        for row in a + b { queries[row.address, default: 0] += row.queries }
+        let other = queries.removeValue(forKey: "other")
+        var rows = queries.map { Destination(address: $0.key, queries: $0.value) }
+            .sorted { $0.queries == $1.queries ? $0.address < $1.address : $0.queries > $1.queries }
+        if let other { rows.append(Destination(address: "other", queries: other)) }
+        return rows
+    }
+}
+
+extension DaemonStats.Answers {
+    mutating func add(_ other: Self) {
+        queries += other.queries
+        fromCache += other.fromCache
+        fromStaleCache += other.fromStaleCache
+        fromZones += other.fromZones
+        fromUpstreams += other.fromUpstreams
+        coalesced += other.coalesced
+        serverFailures += other.serverFailures
+        timeouts += other.timeouts
+        rejectedUpstreamReplies += other.rejectedUpstreamReplies
+        tcpRetries += other.tcpRetries
+        droppedQueries += other.droppedQueries
+    }
+}
+
+extension DaemonStats.Upstream {
+    /// Each loop keeps its own health view and RTT estimate; shown as one, the
+    /// RTT is the loops' estimates weighted by their queries (so adding loops
+    /// one at a time gives the same figure in any order).
+    mutating func add(_ other: Self) {
+        switch (rttMilliseconds, other.rttMilliseconds) {
+        case (let mine?, let theirs?):
+            let weights = (Double(max(queries, 1)), Double(max(other.queries, 1)))
+            rttMilliseconds = (mine * weights.0 + theirs * weights.1) / (weights.0 + weights.1)
+        case (nil, let theirs?):
+            rttMilliseconds = theirs
+        default:
+            break
+        }
+        up = up && other.up
+        queries += other.queries
+        failures += other.failures
+    }
+}
