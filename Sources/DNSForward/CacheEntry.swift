@@ -11,6 +11,14 @@ import Glibc
 /// borrows the name from the entry instead of holding a copy: a 58-byte
 /// answer now costs 164 bytes beyond its wire, index and slot included
 /// (`tproxy-dns bench-dns-work`).
+///
+/// Header fields are read and written through the header's address
+/// (`fields`), one field at a time, never as `self.header`: that is one
+/// stored property, so a shard writing `hits` under its lock while a renderer
+/// on another thread reads `storedAt` would be two overlapping accesses to one
+/// variable, a data race in Swift's model though the bytes differ. Through the
+/// pointer they touch separate bytes. Which fields need the shard's lock
+/// (`DNSCache` shares entries between threads) is marked below.
 final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
     /// Sized to 64 bytes: fields are ordered so no padding falls between them.
     struct Header {
@@ -98,77 +106,116 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         let recordsAfterOPT: Int
     }
 
+    /// The header's address. Fixed for the object's life (the header sits at
+    /// a fixed offset in it), so it stays valid past the closure for as long
+    /// as `self` does, which every method here guarantees. Fields are read and
+    /// written through it in this module's own code rather than in a closure
+    /// run by `withUnsafeMutablePointerToHeader`: in a debug build that is the
+    /// standard library's uninstrumented code calling back, and TSan missed a
+    /// planted race on `hits` there that it reports through this pointer.
+    private var fields: UnsafeMutablePointer<Header> { withUnsafeMutablePointerToHeader { $0 } }
+
+    /// The tail's address; fixed for the object's life like the header's.
+    private var tail: UnsafeMutableRawPointer { UnsafeMutableRawPointer(withUnsafeMutablePointerToElements { $0 }) }
+
     func withParts<Result>(_ body: (Parts) throws -> Result) rethrows -> Result {
-        let header = self.header
-        return try withUnsafeMutablePointerToElements { base in
-            let offsetBytes = Int(header.ttlCount) * 2
-            // The tail starts 16-byte aligned after the 64-byte header, so the UInt16 offsets are aligned.
-            return try UnsafeRawPointer(base).withMemoryRebound(to: UInt16.self, capacity: Int(header.ttlCount)) { offsets in
-                try body(Parts(
-                    wire: UnsafeRawBufferPointer(start: base + offsetBytes + Int(header.nameCount), count: Int(header.wireCount)),
-                    ttlOffsets: UnsafeBufferPointer(start: offsets, count: Int(header.ttlCount)),
-                    optRange: header.optEnd == 0 ? nil : Int(header.optStart)..<Int(header.optEnd),
-                    recordsAfterOPT: Int(header.recordsAfterOPT)))
-            }
+        let header = fields, base = tail
+        let ttlCount = Int(header.pointee.ttlCount)
+        let offsetBytes = ttlCount * 2
+        let optStart = Int(header.pointee.optStart), optEnd = Int(header.pointee.optEnd)
+        // The tail starts 16-byte aligned after the 64-byte header, so the UInt16 offsets are aligned.
+        return try UnsafeRawPointer(base).withMemoryRebound(to: UInt16.self, capacity: ttlCount) { offsets in
+            try body(Parts(
+                wire: UnsafeRawBufferPointer(start: base + offsetBytes + Int(header.pointee.nameCount),
+                                             count: Int(header.pointee.wireCount)),
+                ttlOffsets: UnsafeBufferPointer(start: offsets, count: ttlCount),
+                optRange: optEnd == 0 ? nil : optStart..<optEnd,
+                recordsAfterOPT: Int(header.pointee.recordsAfterOPT)))
         }
     }
 
     func withName<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        let header = self.header
-        return try withUnsafeMutablePointerToElements { base in
-            try body(UnsafeRawBufferPointer(start: base + Int(header.ttlCount) * 2, count: Int(header.nameCount)))
-        }
+        let header = fields
+        return try body(UnsafeRawBufferPointer(start: tail + Int(header.pointee.ttlCount) * 2,
+                                               count: Int(header.pointee.nameCount)))
     }
 
+    /// Reads `flags`, which `serveStaleUntil`'s setter writes: under the shard's lock only.
     func matches(_ key: CacheKey) -> Bool {
-        let header = self.header
-        guard header.nameCount == key.name.count, header.type == key.type, header.class == key.class,
-              header.flags.intersection(.keyBits) == Flags(key) else { return false }
+        let header = fields
+        guard header.pointee.nameCount == key.name.count, header.pointee.type == key.type,
+              header.pointee.class == key.class, header.pointee.flags.intersection(.keyBits) == Flags(key) else {
+            return false
+        }
         return withName { stored in
             key.name.withUnsafeBytes { stored.isEmpty || memcmp(stored.baseAddress!, $0.baseAddress!, stored.count) == 0 }
         }
     }
 
-    var wireCount: Int { Int(header.wireCount) }
-    var expiresAt: ContinuousClock.Instant { header.storedAt + .seconds(Int64(header.lifetime)) }
+    // MARK: Fixed at creation: readable without the shard's lock
+
+    var hash: UInt32 { fields.pointee.hash }
+    var kind: CachedAnswer.Kind { fields.pointee.kind }
+    var wireCount: Int { Int(fields.pointee.wireCount) }
+    var storedAt: ContinuousClock.Instant { fields.pointee.storedAt }
+    var expiresAt: ContinuousClock.Instant { fields.pointee.storedAt + .seconds(Int64(fields.pointee.lifetime)) }
     func isFresh(at now: ContinuousClock.Instant) -> Bool { now < expiresAt }
 
     func age(at now: ContinuousClock.Instant) -> UInt32 {
-        UInt32(clamping: max(0, header.storedAt.duration(to: now).components.seconds))
+        UInt32(clamping: max(0, storedAt.duration(to: now).components.seconds))
     }
 
     var responseCode: DNSResponseCode {
         withParts { DNSHeader(wire: $0.wire)?.responseCode } ?? .serverFailure
     }
 
+    // MARK: Changed by the cache: under the shard's lock only
+
+    /// Set by a hit, cleared as the CLOCK hand passes.
+    var referenced: Bool {
+        get { fields.pointee.referenced }
+        set { fields.pointee.referenced = newValue }
+    }
+
+    func countHit() {
+        fields.pointee.hits &+= 1
+    }
+
     var serveStaleUntil: ContinuousClock.Instant? {
-        get { header.flags.contains(.serveStaleSet) ? header.serveStaleUntil : nil }
+        get {
+            let header = fields
+            return header.pointee.flags.contains(.serveStaleSet) ? header.pointee.serveStaleUntil : nil
+        }
         set {
+            let header = fields
             if let newValue {
-                header.serveStaleUntil = newValue
-                header.flags.insert(.serveStaleSet)
+                header.pointee.serveStaleUntil = newValue
+                header.pointee.flags.insert(.serveStaleSet)
             } else {
-                header.flags.remove(.serveStaleSet)
+                header.pointee.flags.remove(.serveStaleSet)
             }
         }
     }
 
+    /// Reads `flags`: under the shard's lock only.
     var key: CacheKey {
-        let header = self.header
-        return CacheKey(name: withName { Array($0) }, type: header.type, class: header.class,
-                        dnssecOK: header.flags.contains(.dnssecOK),
-                        checkingDisabled: header.flags.contains(.checkingDisabled))
+        let header = fields
+        return CacheKey(name: withName { Array($0) }, type: header.pointee.type, class: header.pointee.class,
+                        dnssecOK: header.pointee.flags.contains(.dnssecOK),
+                        checkingDisabled: header.pointee.flags.contains(.checkingDisabled))
     }
 
-    /// A value copy for callers off the hit path (dump, lookup, stale serving).
+    /// A value copy for callers off the hit path (dump, lookup), with the
+    /// hit count and serve-stale mark: under the shard's lock only.
     var answer: CachedAnswer {
-        let header = self.header
+        let header = fields
         return withParts { parts in
             var answer = CachedAnswer(
                 wire: Array(parts.wire), ttlOffsets: Array(parts.ttlOffsets), optRange: parts.optRange,
-                recordsAfterOPT: parts.recordsAfterOPT, kind: header.kind, storedAt: header.storedAt,
-                lifetime: header.lifetime, upstream: header.upstream == .max ? nil : Int(header.upstream))
-            answer.hits = Int(header.hits)
+                recordsAfterOPT: parts.recordsAfterOPT, kind: header.pointee.kind, storedAt: header.pointee.storedAt,
+                lifetime: header.pointee.lifetime,
+                upstream: header.pointee.upstream == .max ? nil : Int(header.pointee.upstream))
+            answer.hits = Int(header.pointee.hits)
             answer.serveStaleUntil = serveStaleUntil
             return answer
         }

@@ -1,10 +1,19 @@
-/// The answer cache: a fixed number of slots evicted with CLOCK (second chance).
+/// The answer cache, safe to share between worker threads: keys are spread
+/// over shards by hash, each a `CacheShard` (CLOCK eviction, its own index)
+/// behind its own mutex, so threads working on different shards never wait
+/// for each other.
 ///
-/// Why CLOCK: a hit only sets a bit in the slot, with no list to relink, so the
-/// hit path stays cheap and later sharding needs no lock around an LRU list;
-/// it approximates LRU well for DNS's skewed popularity. An entry past its
-/// expiry (and serve-stale window) gets no second chance when the hand reaches it.
-public final class DNSCache {
+/// `@unchecked Sendable` because of what it guarantees, not what the compiler
+/// sees: every stored property is a `let` fixed in `init`; a shard's state,
+/// including the mutable header fields of its entries (`referenced`, `hits`,
+/// `serveStaleUntil` and its flag), is read and written only while holding
+/// that shard's mutex. An entry `lookup` hands out may be read outside the
+/// lock only for the parts fixed at creation (wire, TTL offsets, OPT range,
+/// storedAt, lifetime, kind); `withFreshEntry`'s body runs under the lock.
+/// No method holds two shard locks at once, so there is no lock order to get
+/// wrong; whole-cache figures (`count`, `bytes`, `counters`, `keys`) are taken
+/// shard by shard and may mix moments when other threads are writing.
+public final class DNSCache: @unchecked Sendable {
     public struct Counters: Sendable {
         public var hits = 0
         public var staleHits = 0
@@ -12,186 +21,198 @@ public final class DNSCache {
         public var insertions = 0
         public var evictions = 0
         public var expired = 0
+
+        static func + (lhs: Counters, rhs: Counters) -> Counters {
+            Counters(hits: lhs.hits + rhs.hits, staleHits: lhs.staleHits + rhs.staleHits,
+                     misses: lhs.misses + rhs.misses, insertions: lhs.insertions + rhs.insertions,
+                     evictions: lhs.evictions + rhs.evictions, expired: lhs.expired + rhs.expired)
+        }
     }
 
     /// The entry itself, read in place: a copy of its answer would allocate.
+    /// Read its immutable parts only (see the type's comment); what the caller
+    /// needs of the mutable ones comes alongside, as it was under the lock.
     enum Lookup {
         case fresh(CacheEntry)
-        /// Expired, but within the serve-stale window.
-        case stale(CacheEntry)
+        /// Expired, but within the serve-stale window; `serveStaleUntil` as
+        /// `markServeStale` last set it.
+        case stale(CacheEntry, serveStaleUntil: ContinuousClock.Instant?)
         case miss
     }
 
-    /// TTL policy may change at run time; `capacity` is fixed at creation.
-    public internal(set) var configuration: CacheConfiguration
-    public private(set) var counters = Counters()
-    /// Entries by position; `index` maps a key's hash to positions here.
-    private var slots: [CacheEntry?] = []
-    private var index = CacheIndex()
-    private var freeSlots: [Int] = []
-    private var hand = 0
-    /// Wire bytes held, for stats.
-    public private(set) var bytes = 0
-
-    public init(configuration: CacheConfiguration) {
-        self.configuration = configuration
+    /// A shard and the mutex that guards it.
+    private struct Shard {
+        let lock = PthreadMutex()
+        let state: CacheShard
     }
 
-    public var count: Int { index.count }
+    /// Each shard holds at least this many entries: fewer shards than asked
+    /// for beats shards so small that uneven hashing fills one, which then
+    /// evicts while the others still have room.
+    static var minimumShardCapacity: Int { 256 }
+
+    /// Shards in use: as many as asked for, but no more than leaves each at
+    /// least `minimumShardCapacity` entries, and at least one.
+    public let shardCount: Int
+    private let shards: [Shard]
+    /// The whole cache's capacity; each shard's configuration holds its share.
+    private let capacity: Int
+
+    /// `shards`: how many locks to spread keys over, capped so each shard
+    /// holds at least 256 entries. The capacity is split between them, the
+    /// remainder one entry each to the first shards, so the total is exactly
+    /// `configuration.capacity`. Capacity 0 caches nothing.
+    public init(configuration: CacheConfiguration, shards: Int = 1) {
+        let capacity = max(0, configuration.capacity)
+        let shardCount = max(1, min(shards, capacity / Self.minimumShardCapacity))
+        self.capacity = capacity
+        self.shardCount = shardCount
+        self.shards = (0..<shardCount).map { index in
+            var share = configuration
+            share.capacity = capacity / shardCount + (index < capacity % shardCount ? 1 : 0)
+            return Shard(state: CacheShard(configuration: share))
+        }
+    }
+
+    /// TTL policy may change at run time; `capacity` is fixed at creation, and
+    /// a new value for it is ignored. Set shard by shard: a lookup on another
+    /// thread meanwhile may see either policy.
+    public internal(set) var configuration: CacheConfiguration {
+        get {
+            var configuration = shards[0].lock.withLock { shards[0].state.configuration }
+            configuration.capacity = capacity
+            return configuration
+        }
+        set {
+            for shard in shards {
+                shard.lock.withLock {
+                    var share = newValue
+                    share.capacity = shard.state.configuration.capacity
+                    shard.state.configuration = share
+                }
+            }
+        }
+    }
+
+    /// Each shard's capacity, in shard order.
+    var shardCapacities: [Int] { shards.map { shard in shard.lock.withLock { shard.state.configuration.capacity } } }
+
+    // MARK: One key: its shard's lock only
+
+    /// Which of `count` shards holds a key with `hash`: multiply-shift, so the
+    /// choice comes from the hash's high bits. `CacheIndex` picks buckets from
+    /// the low bits; taking those here (`hash % count`) would leave each
+    /// shard's keys sharing their low bits and crowd them into a fraction of
+    /// its buckets.
+    @inline(__always)
+    static func shardIndex(of hash: UInt32, among count: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(hash) &* UInt64(count)) >> 32)
+    }
+
+    @inline(__always)
+    private func shard(for hash: UInt32) -> Shard {
+        shards[Self.shardIndex(of: hash, among: shardCount)]
+    }
 
     func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
-        guard let position = position(of: key), let entry = slots[position] else {
-            counters.misses += 1
-            return .miss
-        }
-        if entry.isFresh(at: now) {
-            countHit(entry)
-            return .fresh(entry)
-        }
-        if isServable(entry, now: now) {
-            counters.misses += 1
-            return .stale(entry)
-        }
-        remove(at: position)
-        counters.expired += 1
-        counters.misses += 1
-        return .miss
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        return shard.lock.withLock { shard.state.lookup(key, hash: hash, now: now) }
     }
 
-    /// The fresh entry for `key`, without counting anything: the fast path
-    /// counts the hit with `countHit` only once its reply is written, and
-    /// leaves every other case to `lookup`. The entry itself, read in place.
-    func freshEntry(for key: CacheKey, now: ContinuousClock.Instant) -> CacheEntry? {
-        guard let position = position(of: key), let entry = slots[position], entry.isFresh(at: now) else { return nil }
-        return entry
-    }
-
-    func countHit(_ entry: CacheEntry) {
-        entry.header.referenced = true
-        entry.header.hits &+= 1
-        counters.hits += 1
+    /// The cache-hit fast path under one lock acquisition: finds the fresh
+    /// entry for `key`, runs `body` on it (render the reply; the entry is
+    /// valid to read in full there), and counts the hit only if `body`
+    /// returns non-nil. Nil and nothing counted when there is no fresh entry,
+    /// so the caller's slow path counts that query once. `body` runs under
+    /// the shard's lock: it must not call back into this cache.
+    @inline(__always)
+    func withFreshEntry<Result>(for key: CacheKey, now: ContinuousClock.Instant,
+                                _ body: (CacheEntry) -> Result?) -> Result? {
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        return shard.lock.withLock {
+            guard let entry = shard.state.freshEntry(for: key, hash: hash, now: now),
+                  let result = body(entry) else { return nil }
+            shard.state.countHit(entry)
+            return result
+        }
     }
 
     /// Counts a stale answer actually sent.
     public func recordStaleHit(_ key: CacheKey) {
-        guard let position = position(of: key), let entry = slots[position] else { return }
-        entry.header.hits &+= 1
-        counters.staleHits += 1
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        shard.lock.withLock { shard.state.recordStaleHit(key, hash: hash) }
     }
 
     /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
     public func markServeStale(_ key: CacheKey, until: ContinuousClock.Instant) {
-        guard let position = position(of: key), let entry = slots[position] else { return }
-        entry.serveStaleUntil = until
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        shard.lock.withLock { shard.state.markServeStale(key, hash: hash, until: until) }
     }
 
     public func insert(_ answer: CachedAnswer, for key: CacheKey, now: ContinuousClock.Instant) {
-        guard configuration.capacity > 0 else { return }
+        guard capacity > 0 else { return }
         let hash = CacheEntry.hash(key)
+        // Made before locking: the allocation and copy need no lock.
         guard let entry = CacheEntry.make(key: key, hash: hash, answer: answer) else { return }
-        counters.insertions += 1
-        if let position = position(of: key, hash: hash) {
-            bytes += entry.wireCount - (slots[position]?.wireCount ?? 0)
-            slots[position] = entry
-            return
-        }
-        let position: Int
-        if let free = freeSlots.popLast() {
-            position = free
-        } else if slots.count < configuration.capacity {
-            position = slots.count
-            slots.append(nil)
-        } else {
-            position = evictOne(now: now)
-        }
-        slots[position] = entry
-        index.insert(hash: hash, position: position)
-        bytes += entry.wireCount
+        let shard = shard(for: hash)
+        shard.lock.withLock { shard.state.insert(entry, for: key, now: now) }
     }
 
     /// Removes one key; true if it was there.
     @discardableResult
     public func remove(_ key: CacheKey) -> Bool {
-        guard let position = position(of: key) else { return false }
-        remove(at: position)
-        return true
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        return shard.lock.withLock { shard.state.remove(key, hash: hash) }
+    }
+
+    /// A copy of the entry for `key` (its answer, hits and serve-stale mark).
+    public func entry(for key: CacheKey) -> CachedAnswer? {
+        let hash = CacheEntry.hash(key)
+        let shard = shard(for: hash)
+        return shard.lock.withLock { shard.state.entry(for: key, hash: hash) }
+    }
+
+    // MARK: Whole cache: one shard's lock at a time
+
+    public var count: Int { sum { $0.count } }
+
+    /// Wire bytes held, for stats.
+    public var bytes: Int { sum { $0.bytes } }
+
+    public var counters: Counters {
+        shards.reduce(Counters()) { total, shard in total + shard.lock.withLock { shard.state.counters } }
     }
 
     /// Removes every entry whose name is `name` (lowercased wire) or, with
     /// `subtree`, below it. Returns how many went.
     @discardableResult
     public func remove(name: [UInt8], subtree: Bool) -> Int {
-        var removed = 0
-        name.withUnsafeBytes { wanted in
-            for position in slots.indices {
-                guard let entry = slots[position] else { continue }
-                let hit = entry.withName { subtree ? CacheKey.isName($0, atOrBelow: wanted) : $0.elementsEqual(wanted) }
-                if hit {
-                    remove(at: position)
-                    removed += 1
-                }
-            }
-        }
-        return removed
+        name.withUnsafeBytes { wanted in sum { $0.remove(name: wanted, subtree: subtree) } }
     }
 
     public func removeAll() {
-        slots.removeAll()
-        index.removeAll()
-        freeSlots.removeAll()
-        hand = 0
-        bytes = 0
+        for shard in shards { shard.lock.withLock { shard.state.removeAll() } }
     }
 
-    /// Every entry, for inspection (dump, lookup).
+    /// Every entry, for inspection (dump, lookup). `body` runs outside the
+    /// locks, on copies taken a shard at a time, so it may use the cache.
     public func forEach(_ body: (CacheKey, CachedAnswer) -> Void) {
-        for case let entry? in slots { body(entry.key, entry.answer) }
+        for shard in shards {
+            for (key, answer) in shard.lock.withLock({ shard.state.answers }) { body(key, answer) }
+        }
     }
 
     /// Every key, for a dump that proceeds in chunks between packets.
-    public var keys: [CacheKey] { slots.compactMap { $0?.key } }
-
-    public func entry(for key: CacheKey) -> CachedAnswer? {
-        position(of: key).flatMap { slots[$0]?.answer }
+    public var keys: [CacheKey] {
+        shards.flatMap { shard in shard.lock.withLock { shard.state.keys } }
     }
 
-    private func position(of key: CacheKey) -> Int? {
-        position(of: key, hash: CacheEntry.hash(key))
-    }
-
-    private func position(of key: CacheKey, hash: UInt32) -> Int? {
-        let slots = self.slots
-        return index.find(hash: hash) { slots[$0]?.matches(key) ?? false }
-    }
-
-    private func isServable(_ entry: CacheEntry, now: ContinuousClock.Instant) -> Bool {
-        configuration.serveStale > 0 && entry.header.kind != .serverFailure
-            && now < entry.expiresAt + .seconds(Int64(configuration.serveStale))
-    }
-
-    private func remove(at position: Int) {
-        guard let entry = slots[position] else { return }
-        index.remove(hash: entry.header.hash, position: position)
-        bytes -= entry.wireCount
-        slots[position] = nil
-        freeSlots.append(position)
-    }
-
-    /// Advances the hand to a victim and frees its slot. Every slot is full here.
-    private func evictOne(now: ContinuousClock.Instant) -> Int {
-        while true {
-            let position = hand
-            hand = (hand + 1) % slots.count
-            guard let entry = slots[position] else { return position }
-            let dead = !entry.isFresh(at: now) && !isServable(entry, now: now)
-            if entry.header.referenced && !dead {
-                entry.header.referenced = false
-                continue
-            }
-            remove(at: position)
-            _ = freeSlots.popLast()
-            if dead { counters.expired += 1 } else { counters.evictions += 1 }
-            return position
-        }
+    private func sum(_ part: (CacheShard) -> Int) -> Int {
+        shards.reduce(0) { total, shard in total + shard.lock.withLock { part(shard.state) } }
     }
 }

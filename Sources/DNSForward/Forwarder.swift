@@ -1,8 +1,10 @@
 import Logging
 
 /// The answering state machine: client queries in, cache and upstream work,
-/// replies out. Single-threaded by design (one event loop owns it); time comes
-/// in as `now`, so tests drive it without sockets or sleeping.
+/// replies out. Single-threaded by design (one event loop owns it), but its
+/// `cache` may be shared with forwarders on other threads, so it reads a
+/// cache entry outside the cache's lock only for parts fixed at creation;
+/// time comes in as `now`, so tests drive it without sockets or sleeping.
 public final class Forwarder<Client: Sendable> {
     public typealias Action = ForwarderAction<Client>
 
@@ -165,20 +167,21 @@ public final class Forwarder<Client: Sendable> {
         if localZones.mayAnswer(name: scratchName, class: plain.qclass) { return nil }
         let key = CacheKey(name: scratchName, type: plain.type, class: plain.qclass, dnssecOK: plain.dnssecOK,
                            checkingDisabled: plain.header.checkingDisabled)
-        guard let entry = cache.freshEntry(for: key, now: now) else { return nil }
         let client = ReplyRenderer.Personalization(
             id: plain.header.id, requestFlags: plain.header.flags & 0x0130, hasEDNS: plain.ednsSize != nil,
             dnssecOK: plain.dnssecOK,
             maximumReply: min(plain.ednsSize.map { max(512, Int($0)) } ?? 512, configuration.maximumUDPReply))
         let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
-        let age = entry.age(at: now)
-        let written = entry.withParts { stored in
-            ReplyRenderer.write(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
-                                recordsAfterOPT: stored.recordsAfterOPT, ttl: .aged(age), for: client, questionName: name,
-                                into: out)
+        // Found, written and counted under one acquisition of the key's shard lock.
+        let written = cache.withFreshEntry(for: key, now: now) { entry in
+            let age = entry.age(at: now)
+            return entry.withParts { stored in
+                ReplyRenderer.write(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
+                                    recordsAfterOPT: stored.recordsAfterOPT, ttl: .aged(age), for: client,
+                                    questionName: name, into: out)
+            }
         }
         guard let length = written else { return nil }
-        cache.countHit(entry)
         counters.queries += 1
         counters.answeredFromCache += 1
         // The reply's own header, just written: its code is the stored one.
@@ -197,8 +200,8 @@ public final class Forwarder<Client: Sendable> {
             return [.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
                            details: ReplyDetails(code: answer.responseCode, source: .cache, question: query.question,
                                                  receivedAt: now))]
-        case .stale(let answer):
-            if let until = answer.serveStaleUntil, now < until {
+        case .stale(let answer, let serveStaleUntil):
+            if let until = serveStaleUntil, now < until {
                 // Upstreams failed for this name moments ago: answer at once and
                 // refresh in the background (RFC 8767 4, failure recheck timer).
                 var actions = [staleReply(answer, for: Waiter(client: client, query: query, receivedAt: now), now: now)]
@@ -365,7 +368,7 @@ public final class Forwarder<Client: Sendable> {
             return send(next, now: now)
         }
         // Every upstream failed. RFC 8767: an expired answer beats SERVFAIL.
-        if case .stale(let answer) = cache.lookup(key, now: now) {
+        if case .stale(let answer, _) = cache.lookup(key, now: now) {
             cache.markServeStale(key, until: now + .seconds(Int64(configuration.cache.staleAnswerTTL)))
             return attempt.waiters.map { staleReply(answer, for: $0, now: now) }
         }

@@ -1,0 +1,179 @@
+/// One shard of the answer cache: a fixed number of slots evicted with CLOCK
+/// (second chance). Not thread-safe: `DNSCache` holds each shard behind its
+/// own lock and calls in here only while holding it.
+///
+/// Why CLOCK: a hit only sets a bit in the slot, with no list to relink, so the
+/// hit path stays cheap and no lock is held to reorder a list; it approximates
+/// LRU well for DNS's skewed popularity. An entry past its expiry (and
+/// serve-stale window) gets no second chance when the hand reaches it.
+///
+/// Methods take the key's hash from the caller, which computed it once to
+/// choose this shard.
+final class CacheShard {
+    /// TTL policy may change at run time; `capacity` is this shard's share, fixed at creation.
+    var configuration: CacheConfiguration
+    private(set) var counters = DNSCache.Counters()
+    /// Entries by position; `index` maps a key's hash to positions here.
+    private var slots: [CacheEntry?] = []
+    private var index = CacheIndex()
+    private var freeSlots: [Int] = []
+    private var hand = 0
+    /// Wire bytes held, for stats.
+    private(set) var bytes = 0
+
+    init(configuration: CacheConfiguration) {
+        self.configuration = configuration
+    }
+
+    var count: Int { index.count }
+
+    func lookup(_ key: CacheKey, hash: UInt32, now: ContinuousClock.Instant) -> DNSCache.Lookup {
+        guard let position = position(of: key, hash: hash), let entry = slots[position] else {
+            counters.misses += 1
+            return .miss
+        }
+        if entry.isFresh(at: now) {
+            countHit(entry)
+            return .fresh(entry)
+        }
+        if isServable(entry, now: now) {
+            counters.misses += 1
+            return .stale(entry, serveStaleUntil: entry.serveStaleUntil)
+        }
+        remove(at: position)
+        counters.expired += 1
+        counters.misses += 1
+        return .miss
+    }
+
+    /// The fresh entry for `key`, without counting anything: the fast path
+    /// counts the hit with `countHit` only once its reply is written, and
+    /// leaves every other case to `lookup`. The entry itself, read in place.
+    func freshEntry(for key: CacheKey, hash: UInt32, now: ContinuousClock.Instant) -> CacheEntry? {
+        guard let position = position(of: key, hash: hash), let entry = slots[position], entry.isFresh(at: now) else {
+            return nil
+        }
+        return entry
+    }
+
+    func countHit(_ entry: CacheEntry) {
+        entry.referenced = true
+        entry.countHit()
+        counters.hits += 1
+    }
+
+    /// Counts a stale answer actually sent.
+    func recordStaleHit(_ key: CacheKey, hash: UInt32) {
+        guard let position = position(of: key, hash: hash), let entry = slots[position] else { return }
+        entry.countHit()
+        counters.staleHits += 1
+    }
+
+    /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
+    func markServeStale(_ key: CacheKey, hash: UInt32, until: ContinuousClock.Instant) {
+        guard let position = position(of: key, hash: hash), let entry = slots[position] else { return }
+        entry.serveStaleUntil = until
+    }
+
+    /// Stores `entry`, made for `key`, replacing any entry for that key. The
+    /// caller made it outside the lock, and checked that the cache holds
+    /// anything at all (capacity > 0).
+    func insert(_ entry: CacheEntry, for key: CacheKey, now: ContinuousClock.Instant) {
+        counters.insertions += 1
+        let hash = entry.hash
+        if let position = position(of: key, hash: hash) {
+            bytes += entry.wireCount - (slots[position]?.wireCount ?? 0)
+            slots[position] = entry
+            return
+        }
+        let position: Int
+        if let free = freeSlots.popLast() {
+            position = free
+        } else if slots.count < configuration.capacity {
+            position = slots.count
+            slots.append(nil)
+        } else {
+            position = evictOne(now: now)
+        }
+        slots[position] = entry
+        index.insert(hash: hash, position: position)
+        bytes += entry.wireCount
+    }
+
+    /// Removes one key; true if it was there.
+    func remove(_ key: CacheKey, hash: UInt32) -> Bool {
+        guard let position = position(of: key, hash: hash) else { return false }
+        remove(at: position)
+        return true
+    }
+
+    /// Removes every entry whose name is `name` (lowercased wire) or, with
+    /// `subtree`, below it. Returns how many went.
+    func remove(name: UnsafeRawBufferPointer, subtree: Bool) -> Int {
+        var removed = 0
+        for position in slots.indices {
+            guard let entry = slots[position] else { continue }
+            let hit = entry.withName { subtree ? CacheKey.isName($0, atOrBelow: name) : $0.elementsEqual(name) }
+            if hit {
+                remove(at: position)
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    func removeAll() {
+        slots.removeAll()
+        index.removeAll()
+        freeSlots.removeAll()
+        hand = 0
+        bytes = 0
+    }
+
+    /// Every entry as a value copy, in slot order.
+    var answers: [(CacheKey, CachedAnswer)] {
+        slots.compactMap { $0.map { ($0.key, $0.answer) } }
+    }
+
+    var keys: [CacheKey] { slots.compactMap { $0?.key } }
+
+    func entry(for key: CacheKey, hash: UInt32) -> CachedAnswer? {
+        position(of: key, hash: hash).flatMap { slots[$0]?.answer }
+    }
+
+    private func position(of key: CacheKey, hash: UInt32) -> Int? {
+        let slots = self.slots
+        return index.find(hash: hash) { slots[$0]?.matches(key) ?? false }
+    }
+
+    private func isServable(_ entry: CacheEntry, now: ContinuousClock.Instant) -> Bool {
+        configuration.serveStale > 0 && entry.kind != .serverFailure
+            && now < entry.expiresAt + .seconds(Int64(configuration.serveStale))
+    }
+
+    private func remove(at position: Int) {
+        guard let entry = slots[position] else { return }
+        index.remove(hash: entry.hash, position: position)
+        bytes -= entry.wireCount
+        slots[position] = nil
+        freeSlots.append(position)
+    }
+
+    /// Advances the hand to a victim and frees its slot. Every slot is full here.
+    private func evictOne(now: ContinuousClock.Instant) -> Int {
+        while true {
+            let position = hand
+            hand = (hand + 1) % slots.count
+            guard let entry = slots[position] else { return position }
+            let dead = !entry.isFresh(at: now) && !isServable(entry, now: now)
+            if entry.referenced && !dead {
+                entry.referenced = false
+                continue
+            }
+            remove(at: position)
+            _ = freeSlots.popLast()
+            if dead { counters.expired += 1 } else { counters.evictions += 1 }
+            return position
+        }
+    }
+}
