@@ -194,17 +194,19 @@ extension Daemon {
     /// This loop's figures only; the cache, zones and query log are the daemon's.
     func ownStats(now: ContinuousClock.Instant) -> DaemonStats {
         let cache = forwarder.cache
-        let lookups = cache.counters.hits + cache.counters.misses
+        // Read once: with workers the shards keep changing between reads.
+        let counters = cache.counters
+        let lookups = counters.hits + counters.misses
         let answers = forwarder.counters
         let log = queryLog?.counts
         return DaemonStats(
             uptimeSeconds: Int(startedAt.duration(to: now).components.seconds),
             inFlight: forwarder.inFlightCount,
             cache: .init(entries: cache.count, capacity: cache.configuration.capacity, bytes: cache.bytes,
-                         hits: cache.counters.hits, misses: cache.counters.misses,
-                         hitRatio: lookups == 0 ? 0 : Double(cache.counters.hits) / Double(lookups),
-                         staleHits: cache.counters.staleHits, insertions: cache.counters.insertions,
-                         evictions: cache.counters.evictions, expired: cache.counters.expired),
+                         hits: counters.hits, misses: counters.misses,
+                         hitRatio: lookups == 0 ? 0 : Double(counters.hits) / Double(lookups),
+                         staleHits: counters.staleHits, insertions: counters.insertions,
+                         evictions: counters.evictions, expired: counters.expired),
             answers: .init(queries: answers.queries, fromCache: answers.answeredFromCache,
                            fromStaleCache: answers.answeredStale, fromZones: answers.answeredFromZones,
                            fromUpstreams: answers.answeredFromUpstream, coalesced: answers.coalesced,

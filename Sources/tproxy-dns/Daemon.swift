@@ -132,7 +132,8 @@ final class Daemon {
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
         self.logger = logger
         forwarder = Forwarder(configuration: configuration.forwarder, logger: logger,
-                              cache: sharedCache ?? DNSCache(configuration: configuration.forwarder.cache))
+                              cache: sharedCache ?? DNSCache(configuration: configuration.forwarder.cache,
+                                                             shards: configuration.workers > 1 ? 16 : 1))
         forwarder.localZones = localZones
         let poller = poller
         upstreamSockets = UpstreamSocketPool(
