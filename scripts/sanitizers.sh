@@ -4,6 +4,10 @@
 #
 #   scripts/sanitizers.sh [address|thread]...     (default: both)
 #
+# As root, the thread run also drives the TSan-built daemon through Tests/Lab/workers_test.sh
+# (`serve --workers 2`: two event loops on one shared cache, control, reloads, metrics, many
+# concurrent flows), with halt_on_error so a report kills the daemon and fails the test.
+#
 # Prints per sanitizer the build and test times, the test count, failed tests and sanitizer
 # reports; exits 1 if anything failed.
 #
@@ -75,6 +79,22 @@ for sanitizer in "${sanitizers[@]}"; do
         grep -aE '✘ Test .* failed after|^(==[0-9]+==ERROR|WARNING: ThreadSanitizer|SUMMARY:)' "$log" | head -n 20 | sed 's/^/    /'
     fi
     summary+=("$line")
+
+    if [[ $sanitizer == thread ]] && ((EUID == 0)); then
+        lab_log=$repo/$scratch/sanitizers-workers-lab.log
+        echo "== thread: Tests/Lab/workers_test.sh with the TSan daemon (log $lab_log)"
+        lab_status=0
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 TPROXY_DNS_BIN=$repo/$scratch/debug/tproxy-dns \
+            Tests/Lab/workers_test.sh >"$lab_log" 2>&1 || lab_status=$?
+        reports=$(grep -acE '^WARNING: ThreadSanitizer' "$lab_log" || true)
+        line="thread, daemon in the lab: $(grep -aE '^lab: ' "$lab_log" | tail -n 1), $reports sanitizer reports, exit $lab_status"
+        if ((lab_status != 0 || reports > 0)); then
+            failed=1
+            line+="  <-- FAILED"
+            grep -aE '^FAIL|WARNING: ThreadSanitizer|SUMMARY:' "$lab_log" | head -n 20 | sed 's/^/    /'
+        fi
+        summary+=("$line")
+    fi
 done
 
 echo

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """many_flows.py SERVER NAME COUNT [TYPE]: one query for NAME from each of COUNT fresh UDP
 sockets (so COUNT source ports: COUNT flows, which SO_REUSEPORT spreads over the daemon's
-workers), all sent before any answer is read. Prints one line:
+workers), all sent before any answer is read. "{i}" in NAME becomes the flow's number, so
+every flow can ask a different name (misses on every worker at once). Prints one line:
 "answered N of COUNT from-server M aa K rcodes NOERROR=N ...", where from-server counts
 answers whose source address is SERVER and aa those with the AA flag."""
 import collections
@@ -29,7 +30,7 @@ def main():
     for ident in range(1, count + 1):
         sock = socket.socket(family, socket.SOCK_DGRAM)
         sock.setblocking(False)
-        sock.sendto(query(ident, name, qtype), (server, 53))
+        sock.sendto(query(ident, name.replace("{i}", str(ident)), qtype), (server, 53))
         sockets[sock] = ident
     rcodes, answered, from_server, aa = collections.Counter(), 0, 0, 0
     deadline = time.monotonic() + 3.0

@@ -82,8 +82,15 @@ main() {
     fi
     expect_eq "queries add up over the loops" "$(stats_field answers.queries)" $((main + worker))
     expect_eq "which are all 65" $((main + worker)) 65
+    expect_eq "cache entries: 1" "$(stats_field cache.entries)" 1
     expect_eq "the targeted address counted 65 times over both loops" \
         "$(cli cache stats --json | python3 -c 'import json,sys; print({d["address"]: d["queries"] for d in json.load(sys.stdin)["originalDestinations"]}.get(sys.argv[1], 0))' "$DECOY4")" 65
+
+    out=$(flows "$DECOY4" "w{i}.wild.example.test" 256)
+    if all_ok "$out" 256 NOERROR; then t_pass "256 flows, 256 different names: all answered"; else t_fail "256 flows, 256 names" "$out"; fi
+    out=$(flows "$DECOY4" "w{i}.wild.example.test" 256)
+    if all_ok "$out" 256 NOERROR; then t_pass "the same 256 names again: all answered"; else t_fail "256 names again" "$out"; fi
+    expect_eq "cache hits: 64 + 256" "$(stats_field cache.hits)" 320
 
     echo "# flushing the cache reaches every worker"
     out=$(cli cache flush example.test)
