@@ -16,6 +16,7 @@
 #   SOAK_UNIQUE=200000       unique *.wild.example.test names in the query file, so the cache
 #                            fills and evicts (the rest of the file: names from the zone)
 #   SOAK_SAMPLE=5            seconds between RSS / fd / cache samples
+#   SOAK_DAEMON_ARGS=        more `serve` flags, split on spaces (e.g. "--workers 2")
 #   SOAK_OUT=DIR             where results are kept (default .build-soak/results-DATE)
 #   SWIFT_SCRATCH_PATH=DIR   release build dir (default .build-soak)
 #   LAB_ID                   namespace prefix (default soak$$), KEEP_LAB=1 as for the lab tests
@@ -147,7 +148,8 @@ dnsperf_field() { sed -nE "s/^ *$2: *([0-9.]+).*/\1/p" "$1" | head -n 1; }
 main() {
     lab_up
     lab_start_upstream
-    lab_start_daemon --control "$LAB_RUN/control.sock" --cache-size "$cache_size"
+    # shellcheck disable=SC2086 # SOAK_DAEMON_ARGS is a list of flags
+    lab_start_daemon --control "$LAB_RUN/control.sock" --cache-size "$cache_size" ${SOAK_DAEMON_ARGS:-}
     local daemon_pid start rounds round log sent completed lost servfail rate latency event status
     daemon_pid=$(cat "$LAB_RUN/daemon.pid")
     make_query_file

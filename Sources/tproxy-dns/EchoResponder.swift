@@ -49,7 +49,7 @@ final class EchoResponder {
     }
 
     /// A worker thread's loop: signals go to the main thread, which stops the
-    /// workers through a `ShutdownEvent` registered here under `stopToken`.
+    /// workers through a `WakeEvent` registered here under `stopToken`.
     func run(poller: EventPoller, stopToken: UInt64) throws(SystemCallError) {
         while running {
             try poller.wait(timeoutMilliseconds: -1) { event in

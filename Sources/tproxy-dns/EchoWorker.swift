@@ -19,7 +19,7 @@ final class EchoWorker: @unchecked Sendable {
         static let receiver: UInt64 = 1
     }
 
-    init(index: Int, port: UInt16, shutdown: ShutdownEvent) throws(SystemCallError) {
+    init(index: Int, port: UInt16, shutdown: WakeEvent) throws(SystemCallError) {
         self.index = index
         let sender = try RawReplySender()
         let receiver = try TransparentUDPReceiver(port: port, reusePort: true)
@@ -32,7 +32,7 @@ final class EchoWorker: @unchecked Sendable {
     /// Runs the echo loop on a new thread until `shutdown` fires. A worker whose
     /// loop fails fires it itself, so the others and the main thread stop too
     /// instead of serving with a silent gap in the group.
-    func start(shutdown: ShutdownEvent, finished: DispatchGroup) {
+    func start(shutdown: WakeEvent, finished: DispatchGroup) {
         finished.enter()
         let name = "echo-worker-\(index)"
         let thread = Thread { [self] in

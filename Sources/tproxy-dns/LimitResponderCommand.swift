@@ -68,12 +68,12 @@ struct LimitResponderCommand: ParsableCommand {
     }
 
     /// `--workers N`: N echo threads on one SO_REUSEPORT group; this thread only
-    /// waits for a signal. Stopping goes through one `ShutdownEvent` every worker
+    /// waits for a signal. Stopping goes through one `WakeEvent` every worker
     /// polls rather than a flag plus a poll timeout: an idle worker sleeps in
     /// epoll_wait for good (no timer wakeups in the CPU figure) and still stops
     /// at once.
     private func runWorkers(signals: SignalDescriptor) throws {
-        let shutdown = try ShutdownEvent()
+        let shutdown = try WakeEvent()
         let group = try Self.needingRoot {
             try (0..<workers).map { index in try EchoWorker(index: index, port: port, shutdown: shutdown) }
         }

@@ -15,18 +15,6 @@ DECOY4=$LAB_DECOY_V4
 DECOY6=$LAB_DECOY_V6
 
 dig_client() { lab_exec client dig +tries=1 +time=3 "$@" 2>&1; }
-cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
-# A JSON field of the stats object: stats_field cache.hits
-stats_field() {
-    cli cache stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin)
-for k in sys.argv[1].split("."): v=v[k]
-print(v)' "$1"
-}
-destination_count() {
-    cli cache stats --json | python3 -c 'import json,sys
-rows={d["address"]: d["queries"] for d in json.load(sys.stdin)["originalDestinations"]}
-print(rows.get(sys.argv[1], 0))' "$1"
-}
 
 main() {
     echo "# setup"

@@ -15,20 +15,6 @@ source "$here/../../scripts/lib/lab.sh"
 DECOY4=$LAB_DECOY_V4
 
 dig_client() { lab_exec client dig +tries=1 +time=2 "$@" 2>&1; }
-cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
-stats_field() {
-    cli cache stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin)
-for k in sys.argv[1].split("."): v=v[k]
-print(v)' "$1"
-}
-reloads_logged_beyond() { (($(grep -c 'configuration reload' "$LAB_RUN/daemon.log") > $1)); }
-reload_daemon() {
-    local before
-    before=$(grep -c 'configuration reload' "$LAB_RUN/daemon.log")
-    lab_exec gw kill -HUP "$(cat "$LAB_RUN/daemon.pid")"
-    wait_until 3 reloads_logged_beyond "$before"
-}
-
 write_config() { # ALLOW REFUSED-ACTION [EXTRA LINE]
     cat >"$LAB_RUN/tproxy-dns.toml" <<CONF
 # written by gateway_test.sh

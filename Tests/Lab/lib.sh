@@ -22,6 +22,13 @@
 #
 #   expect_between NAME ACTUAL LOW HIGH   passes when LOW <= ACTUAL <= HIGH (numbers)
 #   wait_until SECONDS CMD...     runs CMD every 0.2 s until it succeeds; fails after SECONDS
+#
+# Against the lab's running daemon (BIN: its binary; LAB_CONTROL, LAB_RUN from lab.sh):
+#   cli ARGS...                   tproxy-dns ARGS on the gw, at the daemon's control socket
+#   stats_field PATH              a field of `cache stats --json`, e.g. cache.hits (a list
+#                                 prints space-separated)
+#   destination_count ADDRESS     queries the stats count for that original destination
+#   reload_daemon                 SIGHUP, then wait (3 s at most) for the reload's log line
 
 T_PASSED=0
 T_FAILED=0
@@ -154,4 +161,27 @@ finish() {
     lab_down
     t_summary
     exit $?
+}
+
+cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
+
+stats_field() {
+    cli cache stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin)
+for k in sys.argv[1].split("."): v=v[k]
+print(" ".join(map(str, v)) if isinstance(v, list) else v)' "$1"
+}
+
+destination_count() {
+    cli cache stats --json | python3 -c 'import json,sys
+rows={d["address"]: d["queries"] for d in json.load(sys.stdin)["originalDestinations"]}
+print(rows.get(sys.argv[1], 0))' "$1"
+}
+
+reloads_logged_beyond() { (($(grep -c 'configuration reload' "$LAB_RUN/daemon.log") > $1)); }
+
+reload_daemon() {
+    local before
+    before=$(grep -c 'configuration reload' "$LAB_RUN/daemon.log")
+    lab_exec gw kill -HUP "$(cat "$LAB_RUN/daemon.pid")"
+    wait_until 3 reloads_logged_beyond "$before"
 }

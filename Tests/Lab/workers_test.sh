@@ -15,20 +15,7 @@ source "$here/../../scripts/lib/lab.sh"
 DECOY4=$LAB_DECOY_V4
 
 dig_client() { lab_exec client dig +tries=1 +time=2 "$@" 2>&1; }
-cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
 flows() { lab_exec client python3 "$here/many_flows.py" "$@"; }
-stats_field() {
-    cli cache stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin)
-for k in sys.argv[1].split("."): v=v[k]
-print(v if not isinstance(v, list) else " ".join(map(str, v)))' "$1"
-}
-reloads_logged_beyond() { (($(grep -c 'configuration reload' "$LAB_RUN/daemon.log") > $1)); }
-reload_daemon() {
-    local before
-    before=$(grep -c 'configuration reload' "$LAB_RUN/daemon.log")
-    lab_exec gw kill -HUP "$(cat "$LAB_RUN/daemon.pid")"
-    wait_until 3 reloads_logged_beyond "$before"
-}
 write_config() { # ALLOW
     cat >"$LAB_RUN/tproxy-dns.toml" <<CONF
 # written by workers_test.sh
@@ -84,7 +71,7 @@ main() {
     expect_eq "which are all 65" $((main + worker)) 65
     expect_eq "cache entries: 1" "$(stats_field cache.entries)" 1
     expect_eq "the targeted address counted 65 times over both loops" \
-        "$(cli cache stats --json | python3 -c 'import json,sys; print({d["address"]: d["queries"] for d in json.load(sys.stdin)["originalDestinations"]}.get(sys.argv[1], 0))' "$DECOY4")" 65
+        "$(destination_count "$DECOY4")" 65
 
     out=$(flows "$DECOY4" "w{i}.wild.example.test" 256)
     if all_ok "$out" 256 NOERROR; then t_pass "256 flows, 256 different names: all answered"; else t_fail "256 flows, 256 names" "$out"; fi
