@@ -81,15 +81,17 @@ extension Daemon {
         }
     }
 
-    /// Runs `job` on every worker's thread and waits for each to finish it, at
-    /// most `timeout` each (a worker that does not answer is left out).
-    func askWorkers<Answer>(_ job: @escaping (Daemon) -> Answer,
-                            timeout: DispatchTime = .now() + .seconds(2)) -> [Answer] {
-        workers.compactMap { worker in
+    /// Runs `job` on every worker's thread and waits until each has done it,
+    /// 2 s at most in all (a worker that does not answer by then is left out).
+    /// Posted to all before waiting on any, so the workers answer in parallel.
+    func askWorkers<Answer>(_ job: @escaping (Daemon) -> Answer) -> [Answer] {
+        let deadline = DispatchTime.now() + .seconds(2)
+        let replies = workers.map { worker in
             let reply = WorkerReply<Answer>()
             worker.daemon.mailbox.post { daemon in reply.deliver(job(daemon)) }
-            return reply.wait(until: timeout)
+            return reply
         }
+        return replies.compactMap { $0.wait(until: deadline) }
     }
 }
 
