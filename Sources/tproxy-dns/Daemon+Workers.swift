@@ -10,7 +10,7 @@ enum DaemonRole {
     case primary
     /// A worker thread: its share of the UDP queries and their upstream
     /// exchanges, nothing else.
-    case worker(index: Int)
+    case worker
 }
 
 /// One worker loop and the thread that runs it.
@@ -53,7 +53,7 @@ extension Daemon {
         guard count > 0 else { return }
         for index in 1...count {
             let daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger,
-                                    role: .worker(index: index), sharedCache: forwarder.cache,
+                                    role: .worker, sharedCache: forwarder.cache,
                                     sharedQueryLog: queryLog)
             workers.append(DaemonWorker(index: index, daemon: daemon))
         }
@@ -76,7 +76,7 @@ extension Daemon {
         let mail = mailbox.collect()
         for job in mail.jobs { job(self) }
         if mail.stop {
-            if case .primary = role { logger.error("stopping: a worker failed") }
+            if role == .primary { logger.error("stopping: a worker failed") }
             running = false
         }
     }

@@ -92,30 +92,19 @@ final class Daemon {
         self.reload = reload
         self.role = role
         admission = configuration.admission
+        let isPrimary = role == .primary
+        // Signals first: the mask must be in place before anything else runs,
+        // and before any worker thread starts (threads inherit it).
+        signals = isPrimary ? try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP]) : nil
+        sender = try RawReplySender()
         // The loops of one daemon share the port through SO_REUSEPORT. The
-        // primary's TCP listener below binds the same port without it, so a
-        // second daemon on that port still fails with EADDRINUSE.
-        let reusePort = configuration.workers > 1
-        switch role {
-        case .primary:
-            // Signals first: the mask must be in place before anything else
-            // runs, and before any worker thread starts (threads inherit it).
-            signals = try SignalDescriptor(signals: [SIGINT, SIGTERM, SIGHUP])
-            sender = try RawReplySender()
-            receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: reusePort)
-            listener = try TCPListener(port: configuration.port, transparent: true)
-            controlListener = try configuration.controlPath.map { path in try UnixStreamListener(path: path) }
-            metricsListener = try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) }
-            queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
-        case .worker:
-            signals = nil
-            sender = try RawReplySender()
-            receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: reusePort)
-            listener = nil
-            controlListener = nil
-            metricsListener = nil
-            queryLog = sharedQueryLog
-        }
+        // primary's TCP listener binds the same port without it, so a second
+        // daemon on that port still fails with EADDRINUSE.
+        receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: configuration.workers > 1)
+        listener = isPrimary ? try TCPListener(port: configuration.port, transparent: true) : nil
+        controlListener = isPrimary ? try configuration.controlPath.map { path in try UnixStreamListener(path: path) } : nil
+        metricsListener = isPrimary ? try configuration.metricsEndpoint.map { endpoint in try TCPListener(endpoint: endpoint) } : nil
+        queryLog = isPrimary ? try configuration.queryLogPath.map { path in try QueryLog(path: path) } : sharedQueryLog
         logsEveryAnswer = configuration.queryLogPath != nil || logger.logLevel <= .debug
         mailbox = try DaemonMailbox()
         poller = try EventPoller()
@@ -144,7 +133,7 @@ final class Daemon {
                                     token: PollToken.upstreamTag | PollToken.secondKind | UInt64(member.number))
             },
             willClose: { member in poller.unregister(member.socket.socket.rawValue) })
-        if case .worker = role { return }
+        guard isPrimary else { return }
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(receiver.isDualStack)",
             "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
@@ -207,7 +196,7 @@ final class Daemon {
         for id in Array(controlConnections.keys) { closeControl(id) }
         for id in Array(metricsConnections.keys) { closeMetrics(id) }
         // The query log and the totals belong to the primary, once its workers are done.
-        guard case .primary = role else { return }
+        guard role == .primary else { return }
         stopWorkers()
         queryLog?.close()
         let loops = [self] + workers.map(\.daemon)
