@@ -43,11 +43,22 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // The daemon: one event loop per thread and the handlers hung off it.
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "RawUDP",
+                "DNSForward",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: hotPathSettings
+        ),
         .executableTarget(
             name: "tproxy-dns",
             dependencies: [
                 "RawUDP",
                 "DNSForward",
+                "DNSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -59,6 +70,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSForward", "RawUDP"]),
         .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns"]),
     ],
     swiftLanguageModes: [.v6]

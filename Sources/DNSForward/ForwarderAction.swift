@@ -3,9 +3,9 @@
 public enum ForwarderAction<Client>: Sendable where Client: Sendable {
     /// Send `bytes` to the client (UDP: through the raw socket, from the address it targeted).
     case reply(to: Client, bytes: [UInt8], details: ReplyDetails)
-    /// Open a fresh socket to upstream number `upstream`, send `bytes` (framed
-    /// with a length over TCP), and report what comes back with `token`.
-    case sendUpstream(token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)
+    /// Send the request's bytes to its upstream (framed with a length over
+    /// TCP), and report what comes back with its token.
+    case sendUpstream(UpstreamRequest)
     /// The attempt `token` is over: close its socket.
     case closeUpstream(token: UInt64)
 }
@@ -49,5 +49,22 @@ public enum AnswerSource: Sendable, Equatable, CustomStringConvertible {
         case .localZone: return "zone"
         case .daemon: return "daemon"
         }
+    }
+}
+
+/// One query for the upstream transport to send: which attempt, where, with which ID.
+public struct UpstreamRequest: Sendable {
+    public let token: UInt64
+    public let upstream: Int
+    public let id: UInt16
+    public let bytes: [UInt8]
+    public let transport: Transport
+
+    public init(token: UInt64, upstream: Int, id: UInt16, bytes: [UInt8], transport: Transport) {
+        self.token = token
+        self.upstream = upstream
+        self.id = id
+        self.bytes = bytes
+        self.transport = transport
     }
 }

@@ -1,3 +1,4 @@
+import DNSServer
 import ArgumentParser
 import Foundation
 import RawUDP

@@ -1,3 +1,5 @@
+import DNSServer
+
 /// `cache stats` for a terminal: sections of aligned label/value rows.
 enum StatsTable {
     static func render(_ stats: DaemonStats) -> String {

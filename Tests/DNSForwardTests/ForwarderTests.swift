@@ -33,8 +33,8 @@ final class ForwarderHarness {
     }
 
     static func sent(_ actions: [Action]) -> (token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)? {
-        for case .sendUpstream(let token, let upstream, let bytes, let transport) in actions {
-            return (token, upstream, bytes, transport)
+        for case .sendUpstream(let request) in actions {
+            return (request.token, request.upstream, request.bytes, request.transport)
         }
         return nil
     }

@@ -1,0 +1,161 @@
+import DNSForward
+import Dispatch
+import Logging
+import RawUDP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running daemon: the primary loop (main thread) with signals, TCP
+/// clients, control and metrics attached, and its worker loops. It answers
+/// for all of them: stats add every loop up, reloads reach every loop, and
+/// stopping stops them all.
+public final class Daemon {
+    let primary: ServerLoop
+    private(set) var workers: [DaemonWorker] = []
+    /// Left by each worker thread as it ends.
+    private let workersFinished = DispatchGroup()
+    private let signals: SignalWatcher
+    private let queryLog: QueryLog?
+    /// Re-reads the settings (the --config file and the flags) on SIGHUP.
+    private let reload: (() throws -> DaemonConfiguration)?
+    let logger: Logger
+
+    public init(configuration: DaemonConfiguration, localZones: LocalZones, logger: Logger,
+                reload: (() throws -> DaemonConfiguration)? = nil) throws {
+        self.logger = logger
+        self.reload = reload
+        // Signals first: the mask must be in place before anything else runs,
+        // and before any worker thread starts (threads inherit it).
+        signals = try SignalWatcher()
+        queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
+        let cache = DNSCache(configuration: configuration.forwarder.cache, shards: configuration.workers > 1 ? 16 : 1)
+        primary = try ServerLoop(configuration: configuration, localZones: localZones, cache: cache,
+                                 queryLog: queryLog, role: .primary, logger: logger)
+        try attachPrimaryHandlers(configuration)
+        let fileLimit = try OpenFileLimit.raiseToHardLimit()
+        logger.info("listening", metadata: [
+            "port": "\(configuration.port)", "dual_stack": "\(primary.udp.receiver.isDualStack)",
+            "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
+            "upstream_policy": "\(configuration.forwarder.upstreamPolicy)",
+            "cache_size": "\(configuration.forwarder.cache.capacity)",
+            "zones": "\(localZones.zoneNames.joined(separator: " "))",
+            "open_file_limit": "\(fileLimit)",
+            "control": "\(configuration.controlPath ?? "off")", "query_log": "\(configuration.queryLogPath ?? "off")",
+            "metrics": "\(configuration.metricsEndpoint.map(\.description) ?? "off")",
+            "allow": "\(configuration.admission.allowed.map(\.description).joined(separator: " "))",
+            "workers": "\(configuration.workers)",
+        ])
+    }
+
+    private func attachPrimaryHandlers(_ configuration: DaemonConfiguration) throws {
+        let loop = primary.eventLoop
+        try signals.register(on: loop) { [unowned self] signal in received(signal) }
+        primary.tcp = try TCPFrontEnd(
+            listener: TCPListener(port: configuration.port, transparent: true), loop: loop, pipeline: primary.pipeline,
+            limits: .init(maximumConnections: configuration.tcpMaximumConnections,
+                          maximumOutstanding: configuration.tcpMaximumOutstanding, idleTimeout: configuration.tcpIdleTimeout),
+            readBuffer: primary.readBuffer, logger: logger)
+        if let path = configuration.controlPath {
+            primary.control = try ControlServer(listener: UnixStreamListener(path: path), loop: loop,
+                                                handler: ControlRequestHandler(target: self, logger: logger),
+                                                readBuffer: primary.readBuffer, logger: logger)
+        }
+        if let endpoint = configuration.metricsEndpoint {
+            primary.metrics = try MetricsServer(listener: TCPListener(endpoint: endpoint), loop: loop, target: self,
+                                                readBuffer: primary.readBuffer, logger: logger)
+        }
+    }
+
+    /// Opens `count` worker loops beside the primary (their sockets now,
+    /// before privileges are dropped); their threads start with `run`.
+    public func addWorkers(_ count: Int, localZones: LocalZones) throws {
+        guard count > 0 else { return }
+        for index in 1...count {
+            let loop = try ServerLoop(configuration: primary.configuration, localZones: localZones,
+                                      cache: primary.forwarder.cache, queryLog: queryLog, role: .worker, logger: logger)
+            workers.append(DaemonWorker(index: index, loop: loop))
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM (or a worker fails), then stops every loop.
+    public func run() throws {
+        for worker in workers { worker.start(finished: workersFinished, primary: primary.mailbox) }
+        // Also when the loop throws: no worker thread outlives the primary's run.
+        defer { stopWorkers() }
+        try primary.run()
+        stopWorkers()
+        queryLog?.close()
+        logStopped()
+    }
+
+    /// Asks every worker to stop and waits until their threads are done. Idempotent.
+    private func stopWorkers() {
+        guard !workers.isEmpty else { return }
+        for worker in workers { worker.loop.mailbox.requestStop() }
+        workersFinished.wait()
+    }
+
+    private func logStopped() {
+        let loops = [primary] + workers.map(\.loop)
+        let total = { (value: (ServerLoop) -> Int) in loops.reduce(0) { $0 + value($1) } }
+        logger.info("stopped", metadata: [
+            "queries": "\(total { $0.forwarder.counters.queries })",
+            "cache_hits": "\(total { $0.forwarder.counters.answeredFromCache })",
+            "upstream_answers": "\(total { $0.forwarder.counters.answeredFromUpstream })",
+            "servfail": "\(total { $0.forwarder.counters.serverFailures })",
+            "timeouts": "\(total { $0.forwarder.counters.timeouts })",
+            "rejected_replies": "\(total { $0.forwarder.counters.rejectedReplies })",
+            "send_failures": "\(total { $0.pipeline.udpReplies.sendFailures })",
+            "dropped_truncated": "\(total { $0.udp.drops.truncated })",
+            "dropped_no_original_destination": "\(total { $0.udp.drops.missingOriginalDestination })",
+        ])
+    }
+
+    private func received(_ signal: SignalWatcher.Signal) {
+        switch signal {
+        case .reload:
+            reloadSettings()
+        case .stop(let name):
+            logger.info("stopping", metadata: ["signal": "\(name)"])
+            primary.running = false
+        case .failed(let error):
+            logger.error("reading signals failed", metadata: ["error": "\(error)"])
+            primary.running = false
+        }
+    }
+
+    /// SIGHUP: re-read the settings and zones; the cache stays. Settings that
+    /// only take effect at start are named in the log.
+    private func reloadSettings() {
+        if let reload {
+            do {
+                let new = try reload()
+                let needsRestart = primary.apply(new)
+                for worker in workers { worker.loop.mailbox.post { _ = $0.apply(new) } }
+                logger.notice("configuration reloaded", metadata: [
+                    "allow": "\(primary.pipeline.admission.allowed.map(\.description).joined(separator: " "))",
+                    "needs_restart": "\(needsRestart.isEmpty ? "none" : needsRestart.joined(separator: " "))",
+                ])
+            } catch {
+                logger.error("configuration reload failed; previous settings kept", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        if primary.configuration.zonesDirectory != nil { _ = reloadZones() }
+    }
+
+    /// Runs `job` on every worker's thread and waits until each has done it,
+    /// 2 s at most in all (a worker that does not answer by then is left out).
+    /// Posted to all before waiting on any, so the workers answer in parallel.
+    func askWorkers<Answer>(_ job: @escaping (ServerLoop) -> Answer) -> [Answer] {
+        let deadline = DispatchTime.now() + .seconds(2)
+        let replies = workers.map { worker in
+            let reply = WorkerReply<Answer>()
+            worker.loop.mailbox.post { loop in reply.deliver(job(loop)) }
+            return reply
+        }
+        return replies.compactMap { $0.wait(until: deadline) }
+    }
+}

@@ -1,0 +1,34 @@
+import DNSForward
+
+extension ServerLoop {
+    /// Takes what of `new` can change while running; returns the names of the
+    /// settings that differ but need a restart. Each loop applies it to itself.
+    func apply(_ new: DaemonConfiguration) -> [String] {
+        var needsRestart = forwarder.reconfigure(new.forwarder)
+        let fixed: [(name: String, differs: Bool)] = [
+            ("port", new.port != configuration.port),
+            ("control", new.controlPath != configuration.controlPath),
+            ("query-log", new.queryLogPath != configuration.queryLogPath),
+            ("metrics", new.metricsEndpoint != configuration.metricsEndpoint),
+            ("tcp-max-connections", new.tcpMaximumConnections != configuration.tcpMaximumConnections),
+            ("reply-via", new.replyVia != configuration.replyVia),
+            ("upstream-sockets", new.upstreamSockets != configuration.upstreamSockets),
+            ("upstream-socket-queries", new.upstreamSocketQueries != configuration.upstreamSocketQueries),
+            ("workers", new.workers != configuration.workers),
+        ]
+        needsRestart += fixed.filter(\.differs).map(\.name)
+        var admission = new.admission
+        admission.carryOver(from: pipeline.admission)
+        pipeline.admission = admission
+        var applied = configuration
+        applied.forwarder = forwarder.configuration
+        applied.admission = admission
+        applied.zonesDirectory = new.zonesDirectory
+        applied.tcpIdleTimeout = new.tcpIdleTimeout
+        applied.tcpMaximumOutstanding = new.tcpMaximumOutstanding
+        configuration = applied
+        tcp?.limits.idleTimeout = applied.tcpIdleTimeout
+        tcp?.limits.maximumOutstanding = applied.tcpMaximumOutstanding
+        return needsRestart
+    }
+}

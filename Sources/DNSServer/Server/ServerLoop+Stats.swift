@@ -1,0 +1,43 @@
+import DNSForward
+
+extension ServerLoop {
+    /// This loop's figures only; the cache, zones and query log are the daemon's.
+    func ownStats(now: ContinuousClock.Instant) -> DaemonStats {
+        let cache = forwarder.cache
+        // Read once: with workers the shards keep changing between reads.
+        let counters = cache.counters
+        let lookups = counters.hits + counters.misses
+        let answers = forwarder.counters
+        let log = pipeline.answers.queryLog?.counts
+        let drops = udp.drops
+        return DaemonStats(
+            uptimeSeconds: Int(startedAt.duration(to: now).components.seconds),
+            inFlight: forwarder.inFlightCount,
+            cache: .init(entries: cache.count, capacity: cache.configuration.capacity, bytes: cache.bytes,
+                         hits: counters.hits, misses: counters.misses,
+                         hitRatio: lookups == 0 ? 0 : Double(counters.hits) / Double(lookups),
+                         staleHits: counters.staleHits, insertions: counters.insertions,
+                         evictions: counters.evictions, expired: counters.expired),
+            answers: .init(queries: answers.queries, fromCache: answers.answeredFromCache,
+                           fromStaleCache: answers.answeredStale, fromZones: answers.answeredFromZones,
+                           fromUpstreams: answers.answeredFromUpstream, coalesced: answers.coalesced,
+                           serverFailures: answers.serverFailures, timeouts: answers.timeouts,
+                           rejectedUpstreamReplies: answers.rejectedReplies, tcpRetries: answers.tcpRetries,
+                           droppedQueries: answers.dropped),
+            upstreams: forwarder.upstreamHealth.enumerated().map { index, health in
+                .init(address: configuration.upstreams[index].description, up: !health.isDown, queries: health.queries,
+                      failures: health.failures,
+                      rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 })
+            },
+            originalDestinations: pipeline.destinations.ranked.map { .init(address: $0.address, queries: $0.queries) },
+            transport: .init(tcpConnections: tcp?.connectionCount ?? 0, tcpRejected: tcp?.rejectedConnections ?? 0,
+                             replySendFailures: pipeline.udpReplies.sendFailures, receiveDropsTruncated: drops.truncated,
+                             receiveDropsNoOriginalDestination: drops.missingOriginalDestination),
+            queryLog: .init(enabled: log != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
+            zones: forwarder.localZones.zoneNames,
+            responseCodes: Dictionary(uniqueKeysWithValues: pipeline.answers.responseCodes.byCode.map { ($0.key.description, $0.value) }),
+            admission: .init(refused: pipeline.admission.counters.refused, ignored: pipeline.admission.counters.ignored,
+                             rateLimited: pipeline.admission.counters.rateLimited),
+            queriesByWorker: [answers.queries])
+    }
+}

@@ -1,0 +1,82 @@
+/// Everything `cache stats` shows and the metrics expose, for one loop or
+/// (added up, `DaemonStats+Merging.swift`) the whole daemon.
+public struct DaemonStats: Codable {
+    public struct Cache: Codable {
+        public var entries: Int
+        public var capacity: Int
+        public var bytes: Int
+        public var hits: Int
+        public var misses: Int
+        public var hitRatio: Double
+        public var staleHits: Int
+        public var insertions: Int
+        public var evictions: Int
+        public var expired: Int
+    }
+
+    public struct Upstream: Codable {
+        public var address: String
+        public var up: Bool
+        public var queries: Int
+        public var failures: Int
+        /// Smoothed round-trip time; nil until measured.
+        public var rttMilliseconds: Double?
+    }
+
+    public struct Destination: Codable {
+        public var address: String
+        public var queries: Int
+    }
+
+    public struct Answers: Codable {
+        public var queries: Int
+        public var fromCache: Int
+        public var fromStaleCache: Int
+        public var fromZones: Int
+        public var fromUpstreams: Int
+        public var coalesced: Int
+        public var serverFailures: Int
+        public var timeouts: Int
+        public var rejectedUpstreamReplies: Int
+        public var tcpRetries: Int
+        public var droppedQueries: Int
+    }
+
+    public struct Transport: Codable {
+        public var tcpConnections: Int
+        public var tcpRejected: Int
+        public var replySendFailures: Int
+        public var receiveDropsTruncated: Int
+        public var receiveDropsNoOriginalDestination: Int
+    }
+
+    public struct Admission: Codable {
+        public var refused: Int
+        public var ignored: Int
+        public var rateLimited: Int
+    }
+
+    public struct QueryLog: Codable {
+        public var enabled: Bool
+        public var written: Int
+        public var dropped: Int
+    }
+
+    public var uptimeSeconds: Int
+    public var inFlight: Int
+    public var cache: Cache
+    public var answers: Answers
+    public var upstreams: [Upstream]
+    /// The servers clients thought they were asking, most asked first.
+    public var originalDestinations: [Destination]
+    public var transport: Transport
+    public var queryLog: QueryLog
+    public var zones: [String]
+    /// Answers sent, by response code (NOERROR, NXDOMAIN, ...).
+    public var responseCodes: [String: Int]
+    public var admission: Admission
+    /// Queries each event loop took, the main thread's first (`serve --workers`):
+    /// how evenly the kernel spreads clients. Optional so a CLI can read a daemon
+    /// from before it existed.
+    public var queriesByWorker: [Int]?
+}

@@ -1,0 +1,36 @@
+import DNSForward
+import RawUDP
+
+/// One intercepted TCP connection from a client (RFC 7766): queries may be
+/// pipelined and are answered as they complete, in any order.
+final class ClientConnection {
+    let id: UInt64
+    let stream: StreamSocket
+    let registration: LoopRegistration
+    var framer = DNSStreamFramer()
+    /// Framed replies not yet accepted by the kernel.
+    var output = OutgoingBytes()
+    /// Queries read whose replies are not yet queued.
+    var outstanding = 0
+    var lastActivity: ContinuousClock.Instant
+    /// The client closed its side; close ours once every reply is out.
+    var readClosed = false
+
+    init(id: UInt64, stream: StreamSocket, registration: LoopRegistration, now: ContinuousClock.Instant) {
+        self.id = id
+        self.stream = stream
+        self.registration = registration
+        lastActivity = now
+    }
+
+    var pendingOutput: Int { output.pendingCount }
+
+    var originalDestination: IPEndpoint { stream.local ?? stream.remote }
+
+    /// Nothing more will come or go: time to close.
+    var isDone: Bool { readClosed && outstanding == 0 && pendingOutput == 0 }
+
+    func flush() throws(SystemCallError) {
+        try output.flush(through: stream.write)
+    }
+}

@@ -1,0 +1,200 @@
+import DNSForward
+import Logging
+import RawUDP
+
+/// The only place upstream I/O happens: pooled UDP sockets (queries of one
+/// round leave in one sendmmsg per socket), and one TCP connection per retry
+/// after truncation. It sends what the forwarder asks, and hands back what
+/// the sockets report as `UpstreamOutcome`s; it decides nothing about DNS.
+final class UpstreamTransport: EventHandler {
+    /// Where one attempt waits: a query ID on a pooled socket, or its own TCP connection.
+    private enum Exchange {
+        case udp(member: Int, id: UInt16)
+        case tcp(UpstreamTCPExchange)
+    }
+
+    /// A query assigned to a pooled socket, sent at the next flush.
+    private struct QueuedQuery {
+        let member: Int
+        let token: UInt64
+        let bytes: [UInt8]
+    }
+
+    private let upstreams: [IPEndpoint]
+    private let loop: EventLoop
+    private let logger: Logger
+    /// Set by the loop before the first event: who hears what the sockets report.
+    weak var receiver: UpstreamOutcomeReceiver?
+    private(set) var sockets: UpstreamSocketPool!
+    private var exchanges: [UInt64: Exchange] = [:]
+    private var queued: [QueuedQuery] = []
+    /// Pooled sockets and TCP connections by their registration.
+    private var pooledByRegistration: [LoopRegistration: Int] = [:]
+    private var tcpByRegistration: [LoopRegistration: UInt64] = [:]
+    /// Replies on the pooled sockets are read here, one socket at a time.
+    private let replies = DatagramBatch()
+    private let readBuffer: UnsafeMutableRawBufferPointer
+
+    init(upstreams: [IPEndpoint], socketsPerUpstream: Int, queriesPerSocket: Int, loop: EventLoop,
+         readBuffer: UnsafeMutableRawBufferPointer, logger: Logger) {
+        self.upstreams = upstreams
+        self.loop = loop
+        self.readBuffer = readBuffer
+        self.logger = logger
+        sockets = UpstreamSocketPool(
+            upstreams: upstreams.count, socketsPerUpstream: socketsPerUpstream, queriesPerSocket: queriesPerSocket,
+            didOpen: { [unowned self] member in
+                member.registration = try loop.register(member.socket.socket.rawValue, handler: self)
+                pooledByRegistration[member.registration!] = member.number
+            },
+            willClose: { [unowned self] member in
+                guard let registration = member.registration else { return }
+                pooledByRegistration[registration] = nil
+                loop.unregister(registration)
+            })
+    }
+
+    var hasQueuedQueries: Bool { !queued.isEmpty }
+
+    /// Starts sending `request`. Returns its token when it failed at once
+    /// (no socket, no connection): the caller fails it over.
+    func send(_ request: UpstreamRequest) -> UInt64? {
+        let remote = upstreams[request.upstream]
+        do {
+            switch request.transport {
+            case .udp:
+                let member = try sockets.assign(token: request.token, id: request.id, upstream: request.upstream, remote: remote)
+                exchanges[request.token] = .udp(member: member.number, id: request.id)
+                queued.append(QueuedQuery(member: member.number, token: request.token, bytes: request.bytes))
+            case .tcp:
+                guard let framed = DNSStreamFramer.frame(request.bytes) else { throw UpstreamSendError.queryTooLarge }
+                let exchange = UpstreamTCPExchange(token: request.token, stream: try StreamSocket(connectingTo: remote),
+                                                   framedQuery: framed)
+                let registration = try loop.register(exchange.stream.socket.rawValue, interest: .writable, handler: self)
+                exchange.registration = registration
+                tcpByRegistration[registration] = request.token
+                exchanges[request.token] = .tcp(exchange)
+            }
+            return nil
+        } catch {
+            logger.debug("upstream send failed", metadata: ["upstream.address": "\(remote)", "error": "\(error)"])
+            return request.token
+        }
+    }
+
+    /// Sends the queued queries, one sendmmsg per pooled socket; returns the
+    /// tokens of those the kernel refused (their socket is retired). Queries
+    /// whose attempt ended meanwhile are not sent.
+    func flushQueries() -> [UInt64] {
+        let batch = queued.filter(isWaiting)
+        queued.removeAll(keepingCapacity: true)
+        var failed: [UInt64] = []
+        for (number, queries) in Dictionary(grouping: batch, by: \.member) {
+            guard let member = sockets.members[number] else { continue }
+            member.socket.send(queries.map(\.bytes)) { index, error in
+                logger.debug("upstream send failed", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
+                sockets.retire(member: member.number)
+                failed.append(queries[index].token)
+            }
+        }
+        return failed
+    }
+
+    /// The next round's queries go to each used upstream's next socket.
+    func endRound() {
+        sockets.endRound()
+    }
+
+    func close(token: UInt64) {
+        switch exchanges.removeValue(forKey: token) {
+        case .udp(let member, let id)?:
+            sockets.release(member: member, id: id)
+        case .tcp(let exchange)?:
+            if let registration = exchange.registration {
+                tcpByRegistration[registration] = nil
+                loop.unregister(registration)
+            }
+        case nil:
+            break
+        }
+    }
+
+    func closeAll() {
+        for token in Array(exchanges.keys) { close(token: token) }
+        sockets.closeAll()
+    }
+
+    func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
+        if let number = pooledByRegistration[registration] {
+            drainPooledSocket(number)
+        } else if let token = tcpByRegistration[registration], case .tcp(let exchange)? = exchanges[token] {
+            progress(exchange, event: event)
+        }
+    }
+
+    private func isWaiting(_ query: QueuedQuery) -> Bool {
+        if case .udp(let member, _)? = exchanges[query.token] { return member == query.member }
+        return false
+    }
+
+    /// Replies on a pooled socket, read in batches, each handed on with the attempt its ID names.
+    private func drainPooledSocket(_ number: Int) {
+        // Bounded like the client side: a flooding upstream cannot starve the rest.
+        for _ in 0..<4 {
+            guard let member = sockets.members[number] else { return }
+            let count: Int
+            do {
+                guard let received = try member.socket.receive(into: replies) else { return }
+                count = received
+            } catch {
+                // ECONNREFUSED (ICMP port unreachable) and the like concern the
+                // upstream, not one query: everything waiting here moves on now.
+                logger.debug("upstream socket error", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
+                for token in Array(member.pending.values) { receiver?.deliver(.failure(token: token), now: .now) }
+                return
+            }
+            for index in 0..<count {
+                // Longer than a slot (8 KiB, while we advertise 1,232): not an answer we take over UDP.
+                guard let reply = replies.datagram(index), reply.count >= 2 else {
+                    receiver?.deliver(.unmatched(.malformed(slotSize: replies.slotSize)), now: .now)
+                    continue
+                }
+                let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
+                guard let token = member.pending[id] else {
+                    receiver?.deliver(.unmatched(.unknownID(id)), now: .now)
+                    continue
+                }
+                receiver?.deliver(.reply(token: token, wire: reply), now: .now)
+            }
+            // A short batch means the socket is empty: don't spend a syscall to hear EAGAIN.
+            if count < replies.capacity { return }
+        }
+    }
+
+    private func progress(_ exchange: UpstreamTCPExchange, event: EventPoller.Event) {
+        do {
+            if try exchange.progressWrite(event), let registration = exchange.registration {
+                try loop.modify(registration, interest: .readable)
+            }
+            switch try exchange.read(event, into: readBuffer) {
+            case .nothing:
+                return
+            case .closed:
+                receiver?.deliver(.failure(token: exchange.token), now: .now)
+            case .messages(let messages):
+                for message in messages where exchanges[exchange.token] != nil {
+                    message.withUnsafeBytes { receiver?.deliver(.reply(token: exchange.token, wire: $0), now: .now) }
+                }
+            }
+        } catch {
+            logger.debug("upstream TCP error", metadata: ["upstream.address": "\(exchange.stream.remote)", "error": "\(error)"])
+            receiver?.deliver(.failure(token: exchange.token), now: .now)
+        }
+    }
+}
+
+enum UpstreamSendError: Error, CustomStringConvertible {
+    case queryTooLarge
+
+    var description: String { "query over 65,535 bytes cannot be framed for TCP" }
+}

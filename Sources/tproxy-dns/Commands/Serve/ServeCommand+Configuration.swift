@@ -1,0 +1,60 @@
+import ArgumentParser
+import DNSForward
+import DNSServer
+import RawUDP
+
+extension ServeCommand {
+    /// The runtime settings these options describe; a value that does not
+    /// parse is an error here too (`validate()` calls this).
+    func daemonConfiguration() throws(ValidationError) -> DaemonConfiguration {
+        var upstreams: [IPEndpoint] = []
+        for text in upstream { upstreams.append(try ServeOptionParsing.upstream(text)) }
+        var cache = CacheConfiguration()
+        cache.capacity = cacheSize
+        cache.minimumTTL = minTTL
+        cache.maximumTTL = maxTTL
+        cache.maximumNegativeTTL = maxNegativeTTL
+        cache.serverFailureTTL = servfailTTL
+        cache.serveStale = serveStale
+        var forwarder = ForwarderConfiguration(
+            upstreamNames: upstreams.map(\.description),
+            upstreamTimeout: .milliseconds(Int64(timeout * 1000)),
+            maximumInFlight: maxInFlight,
+            upstreamPolicy: try ServeOptionParsing.upstreamPolicy(upstreamPolicy),
+            cache: cache
+        )
+        forwarder.maximumUDPReply = maxUDPSize
+        var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
+        configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
+        configuration.tcpMaximumConnections = tcpMaxConnections
+        configuration.upstreamSockets = upstreamSockets
+        configuration.upstreamSocketQueries = upstreamSocketQueries
+        configuration.workers = try ServeOptionParsing.workers(workers)
+        configuration.zonesDirectory = zones
+        configuration.queryLogPath = queryLog
+        configuration.controlPath = noControl ? nil : control
+        configuration.metricsEndpoint = try metrics.map { text throws(ValidationError) in try ServeOptionParsing.metricsEndpoint(text) }
+        configuration.replyVia = try ServeOptionParsing.replyPath(replyVia)
+        configuration.admission = ClientAdmission(
+            allowed: try allowedClients(),
+            refusedAction: try ServeOptionParsing.refusedAction(refusedAction),
+            rateLimit: rateLimit)
+        return configuration
+    }
+
+    /// --allow, else the LAN the installed rules cover (their --lan-prefix, or
+    /// the prefixes on their --lan-interface), else private and ULA ranges.
+    func allowedClients() throws(ValidationError) -> [IPPrefix] {
+        var given: [IPPrefix] = []
+        for text in allow { given.append(try ServeOptionParsing.allowedPrefix(text)) }
+        if !given.isEmpty { return given }
+        if installRules {
+            let prefixes = rules.lanPrefixes.compactMap { IPPrefix($0) }
+            if !prefixes.isEmpty { return prefixes }
+            if let onInterfaces = try? InterfacePrefixes.of(interfaces: rules.lanInterfaces), !onInterfaces.isEmpty {
+                return onInterfaces
+            }
+        }
+        return IPPrefix.privateRanges
+    }
+}

@@ -1,0 +1,171 @@
+import DNSServer
+import ArgumentParser
+import DNSForward
+import Logging
+import RawUDP
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the forwarder on the port the TPROXY rule points at.",
+        discussion: """
+        Needs CAP_NET_ADMIN (IP_TRANSPARENT) and CAP_NET_RAW (raw reply sockets). Point an \
+        nftables rule such as `meta l4proto { udp, tcp } th dport 53 tproxy to :5353 meta mark \
+        set 1` at --port, with `ip rule add fwmark 1 lookup 100` and `ip route add local \
+        0.0.0.0/0 dev lo table 100` (and the IPv6 equivalents); `tproxy-dns rules` prints them. \
+        UDP and TCP are both served on --port.
+
+        Every option can also be set in a --config file under its long name (`cache-size = \
+        50000`); flags given on the command line win. SIGHUP re-reads the config file and the \
+        zones without dropping the cache; SIGINT and SIGTERM stop the daemon cleanly.
+        """
+    )
+
+    @Option(help: ArgumentHelp("Read settings from this file (keys are these options' long names); flags override it.", valueName: "file"))
+    var config: String?
+
+    @Option(help: "Port the TPROXY rule delivers to, UDP and TCP. Not 53: the daemon must not shadow a local resolver.")
+    var port: UInt16 = 5353
+
+    @Option(help: ArgumentHelp("Upstream resolver: 198.51.100.53, 198.51.100.53:5300, 2001:db8::53 or [2001:db8::53]:53. Repeat for several.", valueName: "address"))
+    var upstream: [String] = []
+
+    @Option(help: ArgumentHelp("Which upstream a query tries first: ordered (configuration order) or fastest (lowest smoothed RTT). Failover follows the same order.", valueName: "policy"))
+    var upstreamPolicy: String = UpstreamPolicy.fastest.rawValue
+
+    @Option(help: ArgumentHelp("Seconds to wait for one upstream before trying the next; SERVFAIL after the last.", valueName: "seconds"))
+    var timeout: Double = 2
+
+    @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
+    var maxInFlight: Int = 4096
+
+    @Option(help: ArgumentHelp("UDP sockets to each upstream that queries rotate over (one per receive batch), each on its own random source port.", valueName: "count"))
+    var upstreamSockets: Int = 8
+
+    @Option(help: ArgumentHelp("Queries one upstream UDP socket sends before it is closed and replaced by one on a new random port; 1 gives every query a socket of its own (more CPU per cache miss).", valueName: "count"))
+    var upstreamSocketQueries: Int = 256
+
+    @Option(help: ArgumentHelp("Threads answering UDP queries (1-64), or auto (one per online CPU, at most 16). The kernel spreads queries over them by client flow (SO_REUSEPORT); they share one cache, and each has its own upstream sockets, in-flight table and --rate-limit buckets. TCP, control and metrics stay on the main thread. On 2 cores where the load generator takes one, 1 is cheaper per answer (bench/limit-workers-2026-11-25.md).", valueName: "count"))
+    var workers: String = "1"
+
+    @Option(help: ArgumentHelp("Cached answers held at most (CLOCK eviction); 0 disables the cache.", valueName: "entries"))
+    var cacheSize: Int = 100_000
+
+    @Option(help: ArgumentHelp("Floor for positive answer TTLs.", valueName: "seconds"))
+    var minTTL: UInt32 = 0
+
+    @Option(help: ArgumentHelp("Ceiling for positive answer TTLs.", valueName: "seconds"))
+    var maxTTL: UInt32 = 86_400
+
+    @Option(help: ArgumentHelp("Ceiling for NXDOMAIN/NODATA TTLs (RFC 2308).", valueName: "seconds"))
+    var maxNegativeTTL: UInt32 = 3_600
+
+    @Option(help: ArgumentHelp("How long SERVFAIL and upstream timeouts are cached (RFC 9520); 0 disables.", valueName: "seconds"))
+    var servfailTTL: UInt32 = 5
+
+    @Option(help: ArgumentHelp("Serve expired answers for up to this long when every upstream fails (RFC 8767), with TTL 30; 0 is off.", valueName: "seconds"))
+    var serveStale: UInt32 = 0
+
+    @Option(help: ArgumentHelp("Largest UDP reply sent, whatever the client advertises (512-4096).", valueName: "bytes"))
+    var maxUDPSize: Int = 1232
+
+    @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
+    var tcpIdleTimeout: Double = 10
+
+    @Option(help: "TCP client connections open at once; more are closed at accept.")
+    var tcpMaxConnections: Int = 512
+
+    @Option(help: ArgumentHelp("Clients allowed to use the daemon (CIDR). Repeat for several. Default: private and ULA ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1), so a WAN-facing gateway is never an open resolver.", valueName: "cidr"))
+    var allow: [String] = []
+
+    @Option(help: ArgumentHelp("What clients outside --allow get: refuse (a REFUSED answer) or drop (silence).", valueName: "action"))
+    var refusedAction: String = ClientAdmission.RefusedAction.refuse.rawValue
+
+    @Option(help: ArgumentHelp("Queries per second each client address may send (burst: twice that); more are dropped. Off by default.", valueName: "qps"))
+    var rateLimit: Double?
+
+    @Option(help: ArgumentHelp("Directory of *.zone files answered authoritatively (AA) without going upstream. A broken file stops start-up with FILE:LINE.", valueName: "dir"))
+    var zones: String?
+
+    @Option(help: ArgumentHelp("Control socket for `tproxy-dns cache ...` and `zones reload` (mode 0600: only this user).", valueName: "path"))
+    var control: String = ControlOptions.defaultPath
+
+    @Flag(help: "Run without a control socket.")
+    var noControl = false
+
+    @Option(help: ArgumentHelp("Log one line per query (time, client, original destination, name, type, rcode, source, latency) to a file, or - for standard output. Written off the hot path; lines beyond a 65,536-line backlog are dropped and counted.", valueName: "path"))
+    var queryLog: String?
+
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9153 or [::1]:9153 (GET /metrics).", valueName: "address"))
+    var metrics: String?
+
+    @Option(help: ArgumentHelp("After opening its sockets, drop root and run as this user (e.g. nobody). Zone files must be readable by it.", valueName: "user"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("How UDP replies get the targeted address as source: raw (one raw socket, headers built by tproxy-dns) or socket-per-source (a transparent UDP socket bound per spoofed address; for comparison).", valueName: "path"))
+    var replyVia: String = DaemonConfiguration.ReplyPath.raw.rawValue
+
+    @Flag(help: "Install the TPROXY rules (nftables table, ip rules and routes, both families) at start and remove them at exit, as `tproxy-dns rules --apply` would; needs --lan-interface or --lan-prefix. Not with --user: removing them needs root.")
+    var installRules = false
+
+    @OptionGroup(title: "TPROXY rules (with --install-rules; see tproxy-dns rules --help)")
+    var rules: TPROXYRuleOptions
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. Per-query lines are debug.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        // With a config file, checks run once the file and the flags are merged.
+        guard config == nil else { return }
+        guard !upstream.isEmpty else { throw ValidationError("--upstream: give at least one upstream") }
+        guard port != 0 else { throw ValidationError("--port must be 1-65535") }
+        guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout must be between 0 and 60 seconds") }
+        guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
+        guard (1...1024).contains(upstreamSockets) else { throw ValidationError("--upstream-sockets must be 1-1024") }
+        guard upstreamSocketQueries > 0 else { throw ValidationError("--upstream-socket-queries must be positive") }
+        guard cacheSize >= 0 else { throw ValidationError("--cache-size must be 0 or more") }
+        guard minTTL <= maxTTL else { throw ValidationError("--min-ttl must not exceed --max-ttl") }
+        guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
+        guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout must be positive") }
+        guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections must be positive") }
+        if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
+        if let user, user.isEmpty { throw ValidationError("--user must name a user") }
+        if installRules {
+            _ = try rules.settings(port: port)
+            if user != nil {
+                throw ValidationError("--install-rules with --user: removing the rules at exit needs root; run `tproxy-dns rules --apply/--remove` around the daemon instead (contrib/tproxy-dns.service shows how)")
+            }
+        }
+        // Every value with a syntax of its own, through the parsers the daemon's settings use.
+        let configuration = try daemonConfiguration()
+        if configuration.workers > 1, configuration.replyVia != .raw {
+            throw ValidationError("--workers above 1 needs --reply-via raw (socket-per-source binds one socket per address)")
+        }
+        _ = try ServeOptionParsing.logLevel(logLevel)
+    }
+
+    func run() throws {
+        let settings: ServeCommand
+        do {
+            settings = try resolved()
+        } catch let error as ConfigFileError {
+            printError("tproxy-dns: config: \(error)")
+            throw ExitCode(1)
+        }
+        try settings.start(reloadingFrom: config)
+    }
+
+    /// This command with its --config file merged in (flags win), validated.
+    func resolved() throws -> ServeCommand {
+        guard let config else { return self }
+        return try ServeConfiguration.merge(file: config, commandLine: ServeConfiguration.commandLineArguments())
+    }
+}
+
+func printError(_ line: String) {
+    _ = (line + "\n").withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
+}

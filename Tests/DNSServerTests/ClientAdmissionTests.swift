@@ -1,0 +1,48 @@
+import RawUDP
+import Testing
+@testable import DNSServer
+
+@Suite("Client admission")
+struct ClientAdmissionTests {
+    private let lan = IPAddress("192.168.1.20")!
+    private let wan = IPAddress("203.0.113.9")!
+
+    @Test func defaultRangesAdmitPrivateAndRefuseTheRest() {
+        var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
+        let now = ContinuousClock.now
+        #expect(admission.admit(lan, now: now) == .admit)
+        #expect(admission.admit(IPAddress("fd12::1")!, now: now) == .admit)
+        #expect(admission.admit(IPAddress("127.0.0.1")!, now: now) == .admit)
+        #expect(admission.admit(wan, now: now) == .refuse)
+        #expect(admission.admit(IPAddress("2001:db8::1")!, now: now) == .refuse)
+        #expect(admission.counters.refused == 2)
+    }
+
+    @Test func dropActionIsSilent() {
+        var admission = ClientAdmission(allowed: [IPPrefix("192.0.2.0/24")!], refusedAction: .drop, rateLimit: nil)
+        #expect(admission.admit(wan, now: .now) == .drop)
+        #expect(admission.counters.ignored == 1)
+    }
+
+    @Test func rateLimitAllowsTheBurstThenTheRate() {
+        var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: 10)
+        let start = ContinuousClock.now
+        let first = (0..<50).filter { _ in admission.admit(lan, now: start) == .admit }.count
+        #expect(first == 20, "burst is twice the rate")
+        #expect(admission.counters.rateLimited == 30)
+        // Half a second refills 5 tokens.
+        let later = (0..<50).filter { _ in admission.admit(lan, now: start + .milliseconds(500)) == .admit }.count
+        #expect(later == 5)
+        // Another client has its own bucket.
+        #expect(admission.admit(IPAddress("192.168.1.21")!, now: start) == .admit)
+    }
+
+    @Test func limiterForgetsIdleClientsWhenFull() {
+        var limiter = ClientRateLimiter(rate: 100, capacity: 4)
+        let start = ContinuousClock.now
+        for host in 1...4 { _ = limiter.allow(.v4(IPv4Address(10, 0, 0, UInt8(host))), now: start) }
+        #expect(limiter.trackedClients == 4)
+        _ = limiter.allow(IPAddress("10.0.0.9")!, now: start + .seconds(5))
+        #expect(limiter.trackedClients == 1, "idle buckets were full again and were dropped")
+    }
+}
