@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Stats of several event loops")
 struct WorkerStatsTests {
-    private func stats(queries: Int, fromCache: Int, upstreamUp: Bool, upstreamQueries: Int, rtt: Double?,
+    static func stats(queries: Int, fromCache: Int, upstreamUp: Bool, upstreamQueries: Int, rtt: Double?,
                        destinations: [(String, Int)], codes: [String: Int], refused: Int) -> DaemonStats {
         DaemonStats(
             uptimeSeconds: 7, inFlight: 1,
@@ -24,9 +24,9 @@ struct WorkerStatsTests {
     }
 
     @Test func countsAddUpAndSharedPartsStay() {
-        var merged = stats(queries: 10, fromCache: 4, upstreamUp: true, upstreamQueries: 3, rtt: 2,
+        var merged = Self.stats(queries: 10, fromCache: 4, upstreamUp: true, upstreamQueries: 3, rtt: 2,
                            destinations: [("203.0.113.53", 6), ("192.0.2.1", 4)], codes: ["NOERROR": 9], refused: 1)
-        merged.add(worker: stats(queries: 5, fromCache: 2, upstreamUp: true, upstreamQueries: 1, rtt: 6,
+        merged.add(worker: Self.stats(queries: 5, fromCache: 2, upstreamUp: true, upstreamQueries: 1, rtt: 6,
                                  destinations: [("192.0.2.1", 5), ("other", 2)], codes: ["NOERROR": 4, "NXDOMAIN": 1],
                                  refused: 2))
         #expect(merged.answers.queries == 15)
@@ -54,9 +54,9 @@ struct WorkerStatsTests {
     }
 
     @Test func anUpstreamIsUpOnlyIfEveryLoopFindsItUp() {
-        var merged = stats(queries: 1, fromCache: 0, upstreamUp: true, upstreamQueries: 1, rtt: nil,
+        var merged = Self.stats(queries: 1, fromCache: 0, upstreamUp: true, upstreamQueries: 1, rtt: nil,
                            destinations: [], codes: [:], refused: 0)
-        merged.add(worker: stats(queries: 1, fromCache: 0, upstreamUp: false, upstreamQueries: 2, rtt: 5,
+        merged.add(worker: Self.stats(queries: 1, fromCache: 0, upstreamUp: false, upstreamQueries: 2, rtt: 5,
                                  destinations: [], codes: [:], refused: 0))
         #expect(!merged.upstreams[0].up)
         // Only one loop measured it: its figure stands.

@@ -1,0 +1,45 @@
+import DNSForward
+import Testing
+@testable import DNSServer
+
+@Suite("Prometheus exposition")
+struct PrometheusExpositionTests {
+    private let stats = WorkerStatsTests.stats(queries: 10, fromCache: 4, upstreamUp: true, upstreamQueries: 3, rtt: 2,
+                                               destinations: [("203.0.113.53", 6)], codes: ["NOERROR": 9, "SERVFAIL": 1],
+                                               refused: 2)
+
+    @Test func countersCarryHelpTypeAndSortedLabels() {
+        let text = PrometheusExposition.render(stats: stats, upstreamLatency: [])
+        #expect(text.contains("""
+            # HELP tproxy_dns_queries_total Queries answered, by response code.
+            # TYPE tproxy_dns_queries_total counter
+            tproxy_dns_queries_total{rcode="NOERROR"} 9
+            tproxy_dns_queries_total{rcode="SERVFAIL"} 1
+
+            """))
+        #expect(text.contains("tproxy_dns_answers_total{source=\"cache\"} 4\n"))
+        #expect(text.contains("tproxy_dns_upstream_up{upstream=\"198.51.100.53:53\"} 1\n"))
+        #expect(text.contains("tproxy_dns_refused_total 2\n"))
+        #expect(text.contains("tproxy_dns_original_destination_queries_total{destination=\"203.0.113.53\"} 6\n"))
+        #expect(text.contains("# TYPE tproxy_dns_cache_entries gauge\n"))
+        // Every sample line is NAME[{labels}] VALUE.
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            #expect(line.split(separator: " ").count == 2, "\(line)")
+        }
+    }
+
+    @Test func histogramBucketsAreCumulativeAndEndAtInf() {
+        var histogram = LatencyHistogram()
+        histogram.record(.microseconds(300)) // <= 0.0005
+        histogram.record(.milliseconds(3)) // <= 0.005
+        histogram.record(.seconds(10)) // +Inf only
+        let text = PrometheusExposition.render(stats: stats, upstreamLatency: [("a\"b", histogram)])
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_bucket{le=\"0.0005\",upstream=\"a\\\"b\"} 1\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_bucket{le=\"0.0025\",upstream=\"a\\\"b\"} 1\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_bucket{le=\"0.005\",upstream=\"a\\\"b\"} 2\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_bucket{le=\"2.5\",upstream=\"a\\\"b\"} 2\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_bucket{le=\"+Inf\",upstream=\"a\\\"b\"} 3\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_count{upstream=\"a\\\"b\"} 3\n"))
+        #expect(text.contains("tproxy_dns_upstream_rtt_seconds_sum{upstream=\"a\\\"b\"} 10.0033\n"))
+    }
+}
