@@ -18,78 +18,12 @@ extension ServeCommand {
             return handler
         }
         let logger = Logger(label: "tproxy-dns")
-        var localZones = LocalZones.empty
-        if let zones {
-            do {
-                localZones = try LocalZones.load(directory: zones)
-            } catch {
-                printError("tproxy-dns: zone error: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        var account: ProcessIdentity.Account?
-        if let user {
-            do {
-                account = try ProcessIdentity.lookup(user: user)
-            } catch {
-                printError("tproxy-dns: --user \(user): \(error)")
-                throw ExitCode(1)
-            }
-        }
-        if !noControl {
-            do {
-                try ControlOptions.prepareDirectory(for: control)
-            } catch {
-                // Without root the directory is usually what fails first; say what matters.
-                if ProcessIdentity.effectiveUserID != 0 {
-                    printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (control socket directory: \(error))")
-                    throw ExitCode(77)
-                }
-                printError("tproxy-dns: control socket: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        let configuration = try daemonConfiguration()
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger,
-                                reload: configPath.map { path in
-                                    { try ServeConfiguration.merge(file: path, commandLine: ServeConfiguration.commandLineArguments())
-                                        .daemonConfiguration() }
-                                })
-            try daemon.addWorkers(configuration.workers - 1, localZones: localZones)
-        } catch let error as SystemCallError where error.isPermissionDenied {
-            printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
-            throw ExitCode(77)
-        } catch let error as SystemCallError where error.errno == EADDRINUSE {
-            printError("tproxy-dns: address in use (\(error)); pick another --port, or stop the daemon already running")
-            throw ExitCode(1)
-        } catch {
-            printError("tproxy-dns: cannot start: \(error)")
-            throw ExitCode(1)
-        }
-        var installed: TPROXYRuleSettings?
-        if installRules {
-            do {
-                let settings = try rules.settings(port: port)
-                let report = try TPROXYRuleInstaller.apply(settings)
-                for line in report.actions { logger.info("\(line)") }
-                installed = settings
-            } catch {
-                printError("tproxy-dns: --install-rules: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        defer {
-            if let installed {
-                do {
-                    try TPROXYRuleInstaller.remove(installed)
-                    logger.info("TPROXY rules removed")
-                } catch {
-                    logger.error("removing the TPROXY rules failed", metadata: ["error": "\(error)"])
-                }
-            }
-        }
+        let localZones = try loadZones()
+        let account = try lookUpAccount()
+        try prepareControlDirectory()
+        let daemon = try openDaemon(localZones: localZones, logger: logger, reloadingFrom: configPath)
+        let installed = try installRulesIfAsked(logger: logger)
+        defer { if let installed { removeRules(installed, logger: logger) } }
         if let account {
             do {
                 try ProcessIdentity.become(account)
@@ -100,5 +34,85 @@ extension ServeCommand {
             }
         }
         try daemon.run()
+    }
+
+    private func loadZones() throws -> LocalZones {
+        guard let zones else { return .empty }
+        do {
+            return try LocalZones.load(directory: zones)
+        } catch {
+            printError("tproxy-dns: zone error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func lookUpAccount() throws -> ProcessIdentity.Account? {
+        guard let user else { return nil }
+        do {
+            return try ProcessIdentity.lookup(user: user)
+        } catch {
+            printError("tproxy-dns: --user \(user): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func prepareControlDirectory() throws {
+        guard !noControl else { return }
+        do {
+            try ControlOptions.prepareDirectory(for: control)
+        } catch {
+            // Without root the directory is usually what fails first; say what matters.
+            if ProcessIdentity.effectiveUserID != 0 {
+                printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (control socket directory: \(error))")
+                throw ExitCode(77)
+            }
+            printError("tproxy-dns: control socket: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Every socket of every loop, opened while still root.
+    private func openDaemon(localZones: LocalZones, logger: Logger, reloadingFrom configPath: String?) throws -> Daemon {
+        let configuration = try daemonConfiguration()
+        do {
+            let daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger,
+                                    reload: configPath.map { path in
+                                        { try ServeConfiguration.merge(file: path, commandLine: ServeConfiguration.commandLineArguments())
+                                            .daemonConfiguration() }
+                                    })
+            try daemon.addWorkers(configuration.workers - 1, localZones: localZones)
+            return daemon
+        } catch let error as SystemCallError where error.isPermissionDenied {
+            printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
+            throw ExitCode(77)
+        } catch let error as SystemCallError where error.errno == EADDRINUSE {
+            printError("tproxy-dns: address in use (\(error)); pick another --port, or stop the daemon already running")
+            throw ExitCode(1)
+        } catch {
+            printError("tproxy-dns: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func installRulesIfAsked(logger: Logger) throws -> TPROXYRuleSettings? {
+        guard installRules else { return nil }
+        do {
+            let settings = try rules.settings(port: port)
+            let report = try TPROXYRuleInstaller.apply(settings)
+            for line in report.actions { logger.info("\(line)") }
+            return settings
+        } catch {
+            printError("tproxy-dns: --install-rules: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func removeRules(_ installed: TPROXYRuleSettings, logger: Logger) {
+        do {
+            try TPROXYRuleInstaller.remove(installed)
+            logger.info("TPROXY rules removed")
+        } catch {
+            logger.error("removing the TPROXY rules failed", metadata: ["error": "\(error)"])
+        }
     }
 }
