@@ -4,7 +4,6 @@ import RawUDP
 /// One CLI client on the control socket: a request line in, reply lines out.
 final class ControlConnection {
     let socket: UnixStreamSocket
-    let registration: LoopRegistration
     var input: [UInt8] = []
     private var output = OutgoingBytes()
     /// A dump in progress: the keys snapshot taken at the request, and how far it got.
@@ -12,9 +11,8 @@ final class ControlConnection {
     var closeWhenFlushed = false
     let openedAt: ContinuousClock.Instant
 
-    init(socket: UnixStreamSocket, registration: LoopRegistration, now: ContinuousClock.Instant) {
+    init(socket: UnixStreamSocket, now: ContinuousClock.Instant) {
         self.socket = socket
-        self.registration = registration
         openedAt = now
     }
 

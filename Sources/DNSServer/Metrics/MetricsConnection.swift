@@ -7,14 +7,12 @@ final class MetricsConnection {
     static let requestLimit = 16_384
 
     let stream: StreamSocket
-    let registration: LoopRegistration
     var request: [UInt8] = []
     private var output = OutgoingBytes()
     private(set) var answered = false
 
-    init(stream: StreamSocket, registration: LoopRegistration) {
+    init(stream: StreamSocket) {
         self.stream = stream
-        self.registration = registration
     }
 
     /// The request line once the head (up to the blank line) has arrived.

@@ -58,13 +58,15 @@ public final class Daemon {
                           maximumOutstanding: configuration.tcpMaximumOutstanding, idleTimeout: configuration.tcpIdleTimeout),
             readBuffer: primary.readBuffer, logger: logger)
         if let path = configuration.controlPath {
-            primary.control = try ControlServer(listener: UnixStreamListener(path: path), loop: loop,
-                                                handler: ControlRequestHandler(target: self, logger: logger),
-                                                readBuffer: primary.readBuffer, logger: logger)
+            let service = ControlService(handler: ControlRequestHandler(target: self, logger: logger),
+                                         readBuffer: primary.readBuffer)
+            primary.control = try StreamServer(listener: UnixStreamListener(path: path), service: service, loop: loop,
+                                               logger: logger)
         }
         if let endpoint = configuration.metricsEndpoint {
-            primary.metrics = try MetricsServer(listener: TCPListener(endpoint: endpoint), loop: loop, target: self,
-                                                readBuffer: primary.readBuffer, logger: logger)
+            primary.metrics = try StreamServer(listener: TCPListener(endpoint: endpoint),
+                                               service: MetricsService(target: self, readBuffer: primary.readBuffer),
+                                               loop: loop, logger: logger)
         }
     }
 

@@ -20,8 +20,8 @@ final class ServerLoop: EventHandler {
     let udp: UDPFrontEnd
     let mailbox: LoopMailbox
     var tcp: TCPFrontEnd?
-    var control: ControlServer?
-    var metrics: MetricsServer?
+    var control: StreamServer<ControlService>?
+    var metrics: StreamServer<MetricsService>?
     /// What `apply` (SIGHUP) last left in force.
     var configuration: DaemonConfiguration
     var running = true
