@@ -43,10 +43,18 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // Gateway set-up: the TPROXY rules and their policy routing (print, install,
+        // remove), the kernel state they live in, and the `doctor` verdicts. Runs `nft` and
+        // `ip` once per command, never per packet: no hot-path flags.
+        .target(
+            name: "GatewaySetup",
+            dependencies: ["RawUDP"]
+        ),
         .executableTarget(
             name: "tproxy-dns",
             dependencies: [
                 "RawUDP",
+                "GatewaySetup",
                 "DNSForward",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,6 +67,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
+        .testTarget(name: "GatewaySetupTests", dependencies: ["GatewaySetup"]),
         .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DNSForward
+import GatewaySetup
 import Logging
 import RawUDP
 

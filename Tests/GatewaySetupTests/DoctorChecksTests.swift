@@ -1,6 +1,6 @@
 import RawUDP
 import Testing
-@testable import tproxy_dns
+@testable import GatewaySetup
 
 @Suite("Doctor verdicts")
 struct DoctorChecksTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import tproxy_dns
+@testable import GatewaySetup
 
 @Suite("ip rule listings")
 struct IPRuleEntryTests {

@@ -1,7 +1,7 @@
 import RawUDP
 
 extension DoctorChecks {
-    func capabilities(_ capabilities: ProcessCapabilities) -> DoctorFinding {
+    public func capabilities(_ capabilities: ProcessCapabilities) -> DoctorFinding {
         let missing = [ProcessCapabilities.Capability.netAdmin, .netRaw].filter { !capabilities.has($0) }
         guard !missing.isEmpty else { return .ok("this process has CAP_NET_ADMIN and CAP_NET_RAW, as serve needs") }
         return .warn("this process lacks \(missing.map(\.description).joined(separator: " and ")): checks reading nftables fail, and serve would too",
@@ -9,7 +9,7 @@ extension DoctorChecks {
     }
 
     /// `ss -Hl{u,t}np sport = :PORT`: free, the daemon's, or someone else's.
-    func portOwner(_ transport: String, _ result: Result<[ListeningSocket], ExternalCommandError>) -> DoctorFinding {
+    public func portOwner(_ transport: String, _ result: Result<[ListeningSocket], ExternalCommandError>) -> DoctorFinding {
         let name = transport.uppercased()
         let sockets: [ListeningSocket]
         switch result {
@@ -37,7 +37,7 @@ extension DoctorChecks {
 
     /// The outcome of asking each upstream `. NS`. One silent upstream among answering ones
     /// is a warning (the daemon fails over); none answering is a failure.
-    func upstreams(_ outcomes: [(upstream: IPEndpoint, outcome: UpstreamProbe.Outcome)]) -> [DoctorFinding] {
+    public func upstreams(_ outcomes: [(upstream: IPEndpoint, outcome: UpstreamProbe.Outcome)]) -> [DoctorFinding] {
         guard !outcomes.isEmpty else {
             return [.warn("upstreams: not checked: no --upstream given and no daemon to ask",
                           fix: "pass doctor --upstream ADDR")]

@@ -1,6 +1,6 @@
 extension DoctorChecks {
     /// net.ipv4.conf.{all,IF}.src_valid_mark; the kernel ORs the two.
-    func srcValidMark(all: Int?, interfaces: [(name: String, value: Int?)]) -> DoctorFinding {
+    public func srcValidMark(all: Int?, interfaces: [(name: String, value: Int?)]) -> DoctorFinding {
         let set = (all == 1 ? ["all"] : []) + interfaces.filter { $0.value == 1 }.map(\.name)
         guard !set.isEmpty else { return .ok("net.ipv4.conf.*.src_valid_mark is 0") }
         let keys = set.map { "net.ipv4.conf.\($0).src_valid_mark" }
@@ -13,7 +13,7 @@ extension DoctorChecks {
 
     /// net.ipv4.conf.{all,IF}.rp_filter on the interfaces queries arrive on; the kernel
     /// uses the larger of the two, and 1 is strict.
-    func reversePathFilter(all: Int?, interfaces: [(name: String, value: Int?)]) -> DoctorFinding {
+    public func reversePathFilter(all: Int?, interfaces: [(name: String, value: Int?)]) -> DoctorFinding {
         let strict = interfaces.filter { max(all ?? 0, $0.value ?? 0) == 1 }.map(\.name)
         let names = interfaces.map(\.name)
         guard !strict.isEmpty else {
@@ -26,7 +26,7 @@ extension DoctorChecks {
 
     /// net.ipv4.ip_forward / net.ipv6.conf.all.forwarding. TPROXY delivers locally and does
     /// not need it; a gateway that does not forward passes no other client traffic.
-    func forwarding(_ family: IPFamily, _ value: Int?) -> DoctorFinding {
+    public func forwarding(_ family: IPFamily, _ value: Int?) -> DoctorFinding {
         let key = family == .ipv4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding"
         switch value {
         case 1?: return .ok("\(key)=1")

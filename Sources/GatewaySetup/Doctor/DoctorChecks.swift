@@ -1,13 +1,16 @@
 /// The verdicts of `tproxy-dns doctor`, each from data already read (an `ip rule` listing,
 /// a sysctl value), so every one is testable without a kernel. `DoctorCommand` gathers.
-struct DoctorChecks: Sendable {
-    var port: UInt16 = TPROXYRuleSettings.defaultPort
-    var mark: UInt32 = TPROXYRuleSettings.defaultMark
-    var table: UInt32 = TPROXYRuleSettings.defaultRoutingTable
+public struct DoctorChecks: Sendable {
+    public var port: UInt16 = TPROXYRuleSettings.defaultPort
+    public var mark: UInt32 = TPROXYRuleSettings.defaultMark
+    public var table: UInt32 = TPROXYRuleSettings.defaultRoutingTable
     /// Used in suggested commands only: any priority before main works.
-    var priority: UInt32 = TPROXYRuleSettings.defaultRulePriority
+    public var priority: UInt32 = TPROXYRuleSettings.defaultRulePriority
     /// False when the kernel has no IPv6 (no /proc/sys/net/ipv6).
-    var ipv6Available = true
+    public var ipv6Available = true
+
+    /// The `rules` defaults, IPv6 assumed present; `doctor` overrides from flags and the kernel.
+    public init() {}
 
     private var markText: String { TPROXYRuleSettings.hex(mark) }
     private var applyHint: String { "tproxy-dns rules --apply --lan-interface IF --port \(port)" }
@@ -15,7 +18,7 @@ struct DoctorChecks: Sendable {
     // MARK: Kernel and nftables
 
     /// From `nft --check` of a throwaway table holding a tproxy rule.
-    func kernelTProxy(_ result: Result<ExternalCommand.Result, ExternalCommandError>) -> DoctorFinding {
+    public func kernelTProxy(_ result: Result<ExternalCommand.Result, ExternalCommandError>) -> DoctorFinding {
         switch result {
         case .failure(let error):
             return .fail("cannot run nft: \(error)", fix: "install nftables")
@@ -31,7 +34,7 @@ struct DoctorChecks: Sendable {
     }
 
     /// The tproxy rules in `nft list ruleset`: one aims at the port, for UDP and TCP, with our mark.
-    func nftRules(_ listing: NftRulesetListing) -> [DoctorFinding] {
+    public func nftRules(_ listing: NftRulesetListing) -> [DoctorFinding] {
         let rules = listing.tproxyRules
         guard !rules.isEmpty else {
             return [.fail("nft: no tproxy rule: nothing diverts port-53 queries to the daemon", fix: applyHint)]
@@ -67,7 +70,7 @@ struct DoctorChecks: Sendable {
     // MARK: Policy routing
 
     /// From `ip -N rule show` of one family.
-    func ipRule(_ family: IPFamily, _ result: Result<[IPRuleEntry], ExternalCommandError>) -> DoctorFinding {
+    public func ipRule(_ family: IPFamily, _ result: Result<[IPRuleEntry], ExternalCommandError>) -> DoctorFinding {
         let rules: [IPRuleEntry]
         switch result {
         case .failure(let error):
@@ -89,7 +92,7 @@ struct DoctorChecks: Sendable {
     }
 
     /// From `ip route show table T` of one family.
-    func localRoute(_ family: IPFamily, _ result: Result<[IPRouteEntry], ExternalCommandError>) -> DoctorFinding {
+    public func localRoute(_ family: IPFamily, _ result: Result<[IPRouteEntry], ExternalCommandError>) -> DoctorFinding {
         switch result {
         case .failure(let error):
             return unreadable(family, "routing table \(table)", error)

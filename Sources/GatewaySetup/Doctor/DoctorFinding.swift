@@ -1,16 +1,16 @@
 /// One line of `tproxy-dns doctor`: a verdict, what was found, and how to fix it.
-struct DoctorFinding: Equatable, Sendable, CustomStringConvertible {
-    enum Level: Sendable { case ok, warn, fail }
+public struct DoctorFinding: Equatable, Sendable, CustomStringConvertible {
+    public enum Level: Sendable { case ok, warn, fail }
 
-    var level: Level
-    var message: String
-    var fix: String?
+    public var level: Level
+    public var message: String
+    public var fix: String?
 
-    static func ok(_ message: String) -> DoctorFinding { DoctorFinding(level: .ok, message: message) }
-    static func warn(_ message: String, fix: String? = nil) -> DoctorFinding { DoctorFinding(level: .warn, message: message, fix: fix) }
-    static func fail(_ message: String, fix: String? = nil) -> DoctorFinding { DoctorFinding(level: .fail, message: message, fix: fix) }
+    public static func ok(_ message: String) -> DoctorFinding { DoctorFinding(level: .ok, message: message) }
+    public static func warn(_ message: String, fix: String? = nil) -> DoctorFinding { DoctorFinding(level: .warn, message: message, fix: fix) }
+    public static func fail(_ message: String, fix: String? = nil) -> DoctorFinding { DoctorFinding(level: .fail, message: message, fix: fix) }
 
-    var description: String {
+    public var description: String {
         let prefix = switch level {
         case .ok: "ok   "
         case .warn: "WARN "

@@ -6,15 +6,15 @@ import Glibc
 
 /// Sends `. NS` over UDP to every upstream at once and waits up to `timeout` seconds for
 /// each to answer. From this host's own stack: the gateway's own queries are never diverted.
-enum UpstreamProbe {
-    enum Outcome: Equatable, Sendable {
+public enum UpstreamProbe {
+    public enum Outcome: Equatable, Sendable {
         case answered(milliseconds: Int)
         case timedOut(seconds: Int)
         case refused
         case error(String)
     }
 
-    static func run(_ upstreams: [IPEndpoint], timeout: Int = 2) -> [(upstream: IPEndpoint, outcome: Outcome)] {
+    public static func run(_ upstreams: [IPEndpoint], timeout: Int = 2) -> [(upstream: IPEndpoint, outcome: Outcome)] {
         var outcomes = [Outcome?](repeating: nil, count: upstreams.count)
         var sockets: [Int: ConnectedUDPSocket] = [:]
         var queries: [Int: DNSProbeQuery] = [:]

@@ -6,29 +6,29 @@ import Glibc
 #endif
 
 /// A program (`nft`, `ip`, `ss`) run to completion with its output captured.
-struct ExternalCommand: Sendable, CustomStringConvertible {
-    let program: String
-    let arguments: [String]
+public struct ExternalCommand: Sendable, CustomStringConvertible {
+    public let program: String
+    public let arguments: [String]
     /// Written to the program's standard input (for `nft -f -`).
-    var input: String?
+    public var input: String?
 
-    init(_ program: String, _ arguments: [String], input: String? = nil) {
+    public init(_ program: String, _ arguments: [String], input: String? = nil) {
         self.program = program
         self.arguments = arguments
         self.input = input
     }
 
     /// The command as a user would type it, for error messages.
-    var description: String { ([program] + arguments).joined(separator: " ") }
+    public var description: String { ([program] + arguments).joined(separator: " ") }
 
-    struct Result: Sendable {
-        var status: Int32
-        var output: String
-        var errorOutput: String
+    public struct Result: Sendable {
+        public var status: Int32
+        public var output: String
+        public var errorOutput: String
     }
 
     /// Runs the program; a non-zero exit is a result, not an error.
-    func run() throws(ExternalCommandError) -> Result {
+    public func run() throws(ExternalCommandError) -> Result {
         guard let path = Self.locate(program) else {
             throw ExternalCommandError(command: description, reason: .notFound)
         }
@@ -81,7 +81,7 @@ struct ExternalCommand: Sendable, CustomStringConvertible {
 
     /// Runs the program and returns its output; a non-zero exit throws with its stderr.
     @discardableResult
-    func runChecked() throws(ExternalCommandError) -> String {
+    public func runChecked() throws(ExternalCommandError) -> String {
         let result = try run()
         guard result.status == 0 else {
             throw ExternalCommandError(command: description, reason: .failed(status: result.status, message: result.errorOutput))
@@ -90,7 +90,7 @@ struct ExternalCommand: Sendable, CustomStringConvertible {
     }
 
     /// `$PATH`, then the sbin directories a non-root user's PATH often lacks.
-    static func locate(_ program: String) -> String? {
+    public static func locate(_ program: String) -> String? {
         if program.contains("/") { return FileManager.default.isExecutableFile(atPath: program) ? program : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
@@ -125,17 +125,17 @@ private final class CapturedText: @unchecked Sendable {
 }
 
 /// A program that could not run or failed, with the command line and what it said.
-struct ExternalCommandError: Error, CustomStringConvertible {
-    enum Reason: Sendable {
+public struct ExternalCommandError: Error, CustomStringConvertible {
+    public enum Reason: Sendable {
         case notFound
         case couldNotStart(String)
         case failed(status: Int32, message: String)
     }
 
-    let command: String
-    let reason: Reason
+    public let command: String
+    public let reason: Reason
 
-    var description: String {
+    public var description: String {
         let program = command.split(separator: " ").first.map(String.init) ?? command
         switch reason {
         case .notFound:

@@ -2,9 +2,9 @@ import Foundation
 
 /// Reads the network namespace's nftables, policy routing and sysctls through `nft`, `ip`
 /// and /proc. Every read is one small function so `rules` and `doctor` share them.
-enum KernelNetworkState {
+public enum KernelNetworkState {
     /// `nft list table inet NAME`; nil when there is no such table.
-    static func nftTable(_ name: String) throws(ExternalCommandError) -> String? {
+    public static func nftTable(_ name: String) throws(ExternalCommandError) -> String? {
         let command = ExternalCommand("nft", ["list", "table", "inet", name])
         let result = try command.run()
         if result.status == 0 { return result.output }
@@ -13,13 +13,13 @@ enum KernelNetworkState {
     }
 
     /// `nft list ruleset`.
-    static func nftRuleset() throws(ExternalCommandError) -> String {
+    public static func nftRuleset() throws(ExternalCommandError) -> String {
         try ExternalCommand("nft", ["list", "ruleset"]).runChecked()
     }
 
     /// The settings recorded in our table's comment; nil when the table is absent or was
     /// not made by `rules --apply`.
-    static func installedRuleSettings() throws(ExternalCommandError) -> TPROXYRuleSettings? {
+    public static func installedRuleSettings() throws(ExternalCommandError) -> TPROXYRuleSettings? {
         guard let table = try nftTable(TPROXYRuleSettings.nftTableName),
               let comment = NftRulesetListing.parse(table).tableComments["inet " + TPROXYRuleSettings.nftTableName]
         else { return nil }
@@ -27,7 +27,7 @@ enum KernelNetworkState {
     }
 
     /// `ip -N -4 rule show`: tables as numbers, whatever /etc/iproute2/rt_tables names them.
-    static func ipRules(_ family: IPFamily) throws(ExternalCommandError) -> [IPRuleEntry] {
+    public static func ipRules(_ family: IPFamily) throws(ExternalCommandError) -> [IPRuleEntry] {
         let numeric = ExternalCommand("ip", ["-N", family.flag, "rule", "show"])
         let result = try numeric.run()
         if result.status == 0 { return IPRuleEntry.parseListing(result.output) }
@@ -39,7 +39,7 @@ enum KernelNetworkState {
     }
 
     /// `ip -4 route show table T`; empty when the table does not exist yet.
-    static func ipRoutes(_ family: IPFamily, table: UInt32) throws(ExternalCommandError) -> [IPRouteEntry] {
+    public static func ipRoutes(_ family: IPFamily, table: UInt32) throws(ExternalCommandError) -> [IPRouteEntry] {
         let command = ExternalCommand("ip", [family.flag, "route", "show", "table", String(table)])
         let result = try command.run()
         if result.status == 0 { return IPRouteEntry.parseListing(result.output) }
@@ -48,13 +48,13 @@ enum KernelNetworkState {
     }
 
     /// A sysctl under /proc/sys ("net/ipv4/conf/all/rp_filter"); nil when absent.
-    static func sysctl(_ path: String) -> Int? {
+    public static func sysctl(_ path: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/sys/" + path, encoding: .utf8) else { return nil }
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Interfaces with IPv4 configuration, without the pseudo-entries all/default.
-    static func ipv4Interfaces() -> [String] {
+    public static func ipv4Interfaces() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/sys/net/ipv4/conf")) ?? []
         return names.filter { $0 != "all" && $0 != "default" }.sorted()
     }

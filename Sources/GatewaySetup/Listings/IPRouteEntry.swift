@@ -1,12 +1,12 @@
 /// One line of `ip route show table T`, e.g. `local default dev lo scope host`.
-struct IPRouteEntry: Equatable, Sendable {
+public struct IPRouteEntry: Equatable, Sendable {
     /// unicast when the line does not name a type.
-    var type = "unicast"
-    var destination: String
-    var device: String?
+    public var type = "unicast"
+    public var destination: String
+    public var device: String?
 
     /// The route TPROXY needs: every destination is local, delivered on lo.
-    var isLocalDefaultOnLoopback: Bool {
+    public var isLocalDefaultOnLoopback: Bool {
         type == "local" && ["default", "0.0.0.0/0", "::/0"].contains(destination) && device == "lo"
     }
 
@@ -14,11 +14,11 @@ struct IPRouteEntry: Equatable, Sendable {
         "unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit", "blackhole", "nat", "anycast",
     ]
 
-    static func parseListing(_ text: String) -> [IPRouteEntry] {
+    public static func parseListing(_ text: String) -> [IPRouteEntry] {
         text.split(separator: "\n").compactMap { parse(String($0)) }
     }
 
-    static func parse(_ line: String) -> IPRouteEntry? {
+    public static func parse(_ line: String) -> IPRouteEntry? {
         var tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)[...]
         guard var first = tokens.popFirst() else { return nil }
         var type = "unicast"

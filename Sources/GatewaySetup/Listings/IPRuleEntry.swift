@@ -2,26 +2,26 @@ import Foundation
 
 /// One line of `ip -N rule show`, e.g. `1000:	from all fwmark 0x2d4e lookup 153`
 /// (`-N` prints tables as numbers even when /etc/iproute2/rt_tables names them).
-struct IPRuleEntry: Equatable, Sendable {
-    var priority: UInt32
-    var isNegated = false
-    var source = "all"
-    var fwmark: UInt32?
+public struct IPRuleEntry: Equatable, Sendable {
+    public var priority: UInt32
+    public var isNegated = false
+    public var source = "all"
+    public var fwmark: UInt32?
     /// nil when the rule has no mask, which is the same as 0xffffffff.
-    var fwmask: UInt32?
+    public var fwmask: UInt32?
     /// The `lookup` table; nil for goto/nop/blackhole rules.
-    var table: String?
+    public var table: String?
     /// Selectors besides from/fwmark/lookup (iif, oif, to, ipproto, ...), each "key value".
-    var otherSelectors: [String] = []
+    public var otherSelectors: [String] = []
 
     /// Does this rule send every packet carrying exactly `mark` to `table`?
-    func sendsMark(_ mark: UInt32, to table: UInt32) -> Bool {
+    public func sendsMark(_ mark: UInt32, to table: UInt32) -> Bool {
         !isNegated && source == "all" && fwmark == mark && (fwmask ?? .max) == .max
             && self.table == String(table) && otherSelectors.isEmpty
     }
 
     /// Every rule in `ip rule` output; lines that are not rules are skipped.
-    static func parseListing(_ text: String) -> [IPRuleEntry] {
+    public static func parseListing(_ text: String) -> [IPRuleEntry] {
         text.split(separator: "\n").compactMap { parse(String($0)) }
     }
 
@@ -32,7 +32,7 @@ struct IPRuleEntry: Equatable, Sendable {
         "protocol", "proto", "nat", "map-to", "tun_id", "flowlabel", "dscp",
     ]
 
-    static func parse(_ line: String) -> IPRuleEntry? {
+    public static func parse(_ line: String) -> IPRuleEntry? {
         guard let colon = line.firstIndex(of: ":"),
               let priority = UInt32(line[..<colon].trimmingCharacters(in: .whitespaces)) else { return nil }
         var entry = IPRuleEntry(priority: priority)

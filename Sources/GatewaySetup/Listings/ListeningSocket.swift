@@ -1,25 +1,25 @@
 /// One line of `ss -Hlunp` / `ss -Hltnp`:
 /// `UNCONN 0 0 *:5353 *:* users:(("tproxy-dns",pid=4242,fd=7))`.
-struct ListeningSocket: Equatable, Sendable {
-    struct Owner: Equatable, Sendable {
-        var name: String
-        var pid: Int
+public struct ListeningSocket: Equatable, Sendable {
+    public struct Owner: Equatable, Sendable {
+        public var name: String
+        public var pid: Int
     }
 
-    var localAddress: String
+    public var localAddress: String
     /// Empty when ss could not see the owner (another user's socket, without root).
-    var owners: [Owner]
+    public var owners: [Owner]
 
-    var port: UInt16? {
+    public var port: UInt16? {
         guard let colon = localAddress.lastIndex(of: ":") else { return nil }
         return UInt16(localAddress[localAddress.index(after: colon)...])
     }
 
-    static func parseListing(_ text: String) -> [ListeningSocket] {
+    public static func parseListing(_ text: String) -> [ListeningSocket] {
         text.split(separator: "\n").compactMap { parse(String($0)) }
     }
 
-    static func parse(_ line: String) -> ListeningSocket? {
+    public static func parse(_ line: String) -> ListeningSocket? {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         // State, Recv-Q, Send-Q, Local, Peer[, Process]
         guard fields.count >= 5, Int(fields[1]) != nil else { return nil }

@@ -1,24 +1,27 @@
 /// What `doctor` needs from `nft list ruleset`: every tproxy rule, table comments, and the
 /// interface names a table matches on. nft prints one rule a line, which is all we rely on.
-struct NftRulesetListing: Equatable, Sendable {
-    struct TProxyRule: Equatable, Sendable {
+public struct NftRulesetListing: Equatable, Sendable {
+    public struct TProxyRule: Equatable, Sendable {
         /// "inet tproxy_dns"
-        var table: String
-        var chain: String
-        var port: UInt16
+        public var table: String
+        public var chain: String
+        public var port: UInt16
         /// The mark the rule sets, nil when it sets none.
-        var mark: UInt32?
+        public var mark: UInt32?
         /// "udp", "tcp": the protocols the rule names (both when it names neither).
-        var protocols: Set<String>
+        public var protocols: Set<String>
     }
 
-    var tproxyRules: [TProxyRule] = []
+    public var tproxyRules: [TProxyRule] = []
     /// Table ("inet tproxy_dns") to its comment.
-    var tableComments: [String: String] = [:]
+    public var tableComments: [String: String] = [:]
     /// Table to the interface names its rules match with iifname, in order of appearance.
-    var interfaceNames: [String: [String]] = [:]
+    public var interfaceNames: [String: [String]] = [:]
 
-    static func parse(_ text: String) -> NftRulesetListing {
+    /// An empty ruleset: no tables, no tproxy rules.
+    public init() {}
+
+    public static func parse(_ text: String) -> NftRulesetListing {
         var listing = NftRulesetListing()
         // A block opens with a line ending in "{" and closes with a line "}"; the first two
         // levels are table and chain. A statement whose braces do not balance (a long set

@@ -1,23 +1,23 @@
 /// The policy routing that makes a TPROXY-marked packet local: per address family, a rule
 /// sending the mark to our table and the table's one route, `local default dev lo`.
 /// Without them the kernel would route the diverted packet on to its destination.
-enum PolicyRoutingEntry: Equatable, Sendable, CustomStringConvertible {
+public enum PolicyRoutingEntry: Equatable, Sendable, CustomStringConvertible {
     case rule(IPFamily, priority: UInt32, mark: UInt32, table: UInt32)
     case localRoute(IPFamily, table: UInt32)
 
-    var family: IPFamily {
+    public var family: IPFamily {
         switch self {
         case .rule(let family, _, _, _), .localRoute(let family, _): return family
         }
     }
 
     /// `ip` arguments adding the entry.
-    var addArguments: [String] { [family.flag] + selector(verb: "add") }
+    public var addArguments: [String] { [family.flag] + selector(verb: "add") }
 
     /// `ip` arguments deleting exactly this entry and no other.
-    var deleteArguments: [String] { [family.flag] + selector(verb: "del") }
+    public var deleteArguments: [String] { [family.flag] + selector(verb: "del") }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .rule(let family, let priority, let mark, let table):
             return "\(family) ip rule \(priority): fwmark \(TPROXYRuleSettings.hex(mark)) lookup \(table)"
@@ -37,23 +37,23 @@ enum PolicyRoutingEntry: Equatable, Sendable, CustomStringConvertible {
 
     /// Is this rule among `rules` (from `ip -N rule show`)? Only an exact match counts:
     /// same priority, the full mark without a mask, no other selectors.
-    func isPresent(in rules: [IPRuleEntry]) -> Bool {
+    public func isPresent(in rules: [IPRuleEntry]) -> Bool {
         guard case .rule(_, let priority, let mark, let table) = self else { return false }
         return rules.contains { $0.priority == priority && $0.sendsMark(mark, to: table) }
     }
 
     /// Is this route among `routes` (from `ip route show table T`)?
-    func isPresent(in routes: [IPRouteEntry]) -> Bool {
+    public func isPresent(in routes: [IPRouteEntry]) -> Bool {
         guard case .localRoute = self else { return false }
         return routes.contains(where: \.isLocalDefaultOnLoopback)
     }
 }
 
-enum IPFamily: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum IPFamily: String, Sendable, CaseIterable, CustomStringConvertible {
     case ipv4, ipv6
 
-    var flag: String { self == .ipv4 ? "-4" : "-6" }
+    public var flag: String { self == .ipv4 ? "-4" : "-6" }
     /// The whole address space, as `ip route` takes it.
-    var everything: String { self == .ipv4 ? "0.0.0.0/0" : "::/0" }
-    var description: String { self == .ipv4 ? "IPv4" : "IPv6" }
+    public var everything: String { self == .ipv4 ? "0.0.0.0/0" : "::/0" }
+    public var description: String { self == .ipv4 ? "IPv4" : "IPv6" }
 }

@@ -2,18 +2,18 @@
 /// `nft` and `ip`. Both operations are idempotent; `apply` undoes its own additions when a
 /// later step fails. What was installed is recorded in the nft table's comment, so
 /// `remove` finds the routing entries even when called with other settings.
-enum TPROXYRuleInstaller {
+public enum TPROXYRuleInstaller {
     /// What was done, one human-readable line per step.
-    struct Report: Sendable {
-        var actions: [String] = []
+    public struct Report: Sendable {
+        public var actions: [String] = []
         /// Things left behind that the user should know about (nothing failed outright).
-        var warnings: [String] = []
+        public var warnings: [String] = []
     }
 
     /// Installs the rules, replacing any earlier installation (whose routing entries are
     /// removed if its mark, table or priority differ).
     @discardableResult
-    static func apply(_ settings: TPROXYRuleSettings) throws(TPROXYRuleInstallerError) -> Report {
+    public static func apply(_ settings: TPROXYRuleSettings) throws(TPROXYRuleInstallerError) -> Report {
         let problems = settings.problems
         guard problems.isEmpty else { throw .invalidSettings(problems) }
         try requireNetAdmin("install TPROXY rules")
@@ -74,7 +74,7 @@ enum TPROXYRuleInstaller {
     /// it (or, when the table is gone, those `settings` describe). Entries that are not
     /// there are skipped, so removing twice is fine.
     @discardableResult
-    static func remove(_ settings: TPROXYRuleSettings) throws(TPROXYRuleInstallerError) -> Report {
+    public static func remove(_ settings: TPROXYRuleSettings) throws(TPROXYRuleInstallerError) -> Report {
         try requireNetAdmin("remove TPROXY rules")
         var report = Report()
         let recorded: TPROXYRuleSettings?
@@ -139,7 +139,7 @@ enum TPROXYRuleInstaller {
     }
 }
 
-enum TPROXYRuleInstallerError: Error, CustomStringConvertible {
+public enum TPROXYRuleInstallerError: Error, CustomStringConvertible {
     case invalidSettings([String])
     case missingNetAdmin(operation: String)
     case routingTableInUse(table: UInt32, family: IPFamily, routes: [String])
@@ -148,7 +148,7 @@ enum TPROXYRuleInstallerError: Error, CustomStringConvertible {
     /// A step of `remove` failed; `installed` says what is left to remove.
     case removalFailed(any Error, installed: TPROXYRuleSettings)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .invalidSettings(let problems):
             return problems.joined(separator: "; ")

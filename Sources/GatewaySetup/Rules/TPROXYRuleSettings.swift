@@ -8,30 +8,30 @@ import RawUDP
 /// (every TPROXY howto, many firewalls) nor wg-quick's 0xca6c. Table 100 is every howto's
 /// too; priorities 32764/32765 are wg-quick's and systemd-networkd's, and ours must come
 /// before the main table's 32766.
-struct TPROXYRuleSettings: Equatable, Sendable {
+public struct TPROXYRuleSettings: Equatable, Sendable {
     /// The nftables table the rules live in; `--remove` deletes exactly this table.
-    static let nftTableName = "tproxy_dns"
+    public static let nftTableName = "tproxy_dns"
 
-    static let defaultPort: UInt16 = 5353
-    static let defaultMark: UInt32 = 0x2d4e
-    static let defaultRoutingTable: UInt32 = 153
-    static let defaultRulePriority: UInt32 = 1000
+    public static let defaultPort: UInt16 = 5353
+    public static let defaultMark: UInt32 = 0x2d4e
+    public static let defaultRoutingTable: UInt32 = 153
+    public static let defaultRulePriority: UInt32 = 1000
 
     /// The daemon's port, UDP and TCP.
-    var port: UInt16 = defaultPort
+    public var port: UInt16 = defaultPort
     /// Only queries arriving on these interfaces are diverted; empty: any interface.
-    var lanInterfaces: [String] = []
+    public var lanInterfaces: [String] = []
     /// Only queries from these sources are diverted; empty: any source. A family with no
     /// prefix listed is not diverted at all once any prefix is given.
-    var lanPrefixes: [IPPrefix] = []
+    public var lanPrefixes: [IPPrefix] = []
     /// Queries to these destinations go on untouched (a resolver on the LAN, the gateway's
     /// own resolver).
-    var exemptPrefixes: [IPPrefix] = []
-    var mark: UInt32 = defaultMark
-    var routingTable: UInt32 = defaultRoutingTable
-    var rulePriority: UInt32 = defaultRulePriority
+    public var exemptPrefixes: [IPPrefix] = []
+    public var mark: UInt32 = defaultMark
+    public var routingTable: UInt32 = defaultRoutingTable
+    public var rulePriority: UInt32 = defaultRulePriority
 
-    init(port: UInt16 = defaultPort, lanInterfaces: [String] = [], lanPrefixes: [IPPrefix] = [],
+    public init(port: UInt16 = defaultPort, lanInterfaces: [String] = [], lanPrefixes: [IPPrefix] = [],
          exemptPrefixes: [IPPrefix] = [], mark: UInt32 = defaultMark,
          routingTable: UInt32 = defaultRoutingTable, rulePriority: UInt32 = defaultRulePriority) {
         self.port = port
@@ -44,7 +44,7 @@ struct TPROXYRuleSettings: Equatable, Sendable {
     }
 
     /// Why these settings cannot be installed, one reason a line; empty when they can.
-    var problems: [String] {
+    public var problems: [String] {
         var problems: [String] = []
         if port == 0 { problems.append("--port must be 1-65535") }
         if port == 53 {
@@ -71,7 +71,7 @@ struct TPROXYRuleSettings: Equatable, Sendable {
 
     /// Linux interface names: at most IFNAMSIZ-1 bytes, no '/', no whitespace. Quotes and
     /// '*' (an nft wildcard) are refused too so the name goes into the ruleset verbatim.
-    static func isInterfaceName(_ name: String) -> Bool {
+    public static func isInterfaceName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...15).contains(bytes.count), name != ".", name != ".." else { return false }
         return bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\"")
@@ -79,7 +79,7 @@ struct TPROXYRuleSettings: Equatable, Sendable {
     }
 
     /// "0x2d4e", "11598"; nil for anything else or for values beyond 32 bits.
-    static func parseNumber(_ text: String) -> UInt32? {
+    public static func parseNumber(_ text: String) -> UInt32? {
         let lower = text.lowercased()
         if lower.hasPrefix("0x") {
             let digits = lower.dropFirst(2)
@@ -90,5 +90,5 @@ struct TPROXYRuleSettings: Equatable, Sendable {
         return UInt32(text)
     }
 
-    static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
+    public static func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 }

@@ -2,23 +2,23 @@ import RawUDP
 
 /// The text and commands that install `TPROXYRuleSettings`: one nftables table plus, per
 /// address family, a policy routing rule and a local route. Pure: nothing here runs.
-struct TPROXYRuleset: Equatable, Sendable {
-    let settings: TPROXYRuleSettings
+public struct TPROXYRuleset: Equatable, Sendable {
+    public let settings: TPROXYRuleSettings
 
-    init(_ settings: TPROXYRuleSettings) { self.settings = settings }
+    public init(_ settings: TPROXYRuleSettings) { self.settings = settings }
 
-    var tableName: String { TPROXYRuleSettings.nftTableName }
+    public var tableName: String { TPROXYRuleSettings.nftTableName }
 
     /// The table's comment. It records what the routing entries were installed with, so
     /// `--remove` and `doctor` find them in the same network namespace without a state file
     /// (which /run would share between namespaces) and the record goes when the table goes.
-    var record: String {
+    public var record: String {
         let s = settings
         return "tproxy-dns port=\(s.port) mark=\(TPROXYRuleSettings.hex(s.mark)) table=\(s.routingTable) priority=\(s.rulePriority)"
     }
 
     /// Settings from a `record` comment; interfaces and prefixes are not recorded.
-    static func settings(fromRecord comment: String) -> TPROXYRuleSettings? {
+    public static func settings(fromRecord comment: String) -> TPROXYRuleSettings? {
         let fields = comment.split(separator: " ")
         guard fields.first == "tproxy-dns" else { return nil }
         var values: [String: String] = [:]
@@ -35,7 +35,7 @@ struct TPROXYRuleset: Equatable, Sendable {
     }
 
     /// The nftables table, loadable with `nft -f`.
-    var nftTable: String {
+    public var nftTable: String {
         let s = settings
         var divert: [String] = [
             "# Replies to exchanges someone else began (a resolver querying from port 53).",
@@ -86,13 +86,13 @@ struct TPROXYRuleset: Equatable, Sendable {
 
     /// One `nft -f` transaction replacing the table, whatever it held before, atomically:
     /// creating it empty first makes the delete succeed when it did not exist.
-    var nftReplaceTransaction: String {
+    public var nftReplaceTransaction: String {
         "table inet \(tableName)\ndelete table inet \(tableName)\n" + nftTable
     }
 
     /// The routing entries in installation order: each family's route before its rule, so
     /// a marked packet never finds the rule without the route.
-    var routingEntries: [PolicyRoutingEntry] {
+    public var routingEntries: [PolicyRoutingEntry] {
         IPFamily.allCases.flatMap { family -> [PolicyRoutingEntry] in
             [.localRoute(family, table: settings.routingTable),
              .rule(family, priority: settings.rulePriority, mark: settings.mark, table: settings.routingTable)]
@@ -100,7 +100,7 @@ struct TPROXYRuleset: Equatable, Sendable {
     }
 
     /// A shell script doing what `rules --apply` does (without its idempotence checks).
-    var shellScript: String {
+    public var shellScript: String {
         let s = settings
         var lines = [
             "#!/bin/sh",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewaySetup
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewaySetup
 import RawUDP
 
 /// The rule flags `rules` shares with any command that installs rules (`serve

@@ -1,4 +1,5 @@
 import Foundation
+import GatewaySetup
 import RawUDP
 
 #if canImport(Glibc)

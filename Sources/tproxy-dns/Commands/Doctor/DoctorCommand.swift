@@ -1,4 +1,5 @@
 import ArgumentParser
+import GatewaySetup
 import Foundation
 import RawUDP
 
