@@ -19,12 +19,7 @@ public enum TPROXYRuleInstaller {
         try requireNetAdmin("install TPROXY rules")
         let ruleset = TPROXYRuleset(settings)
         var report = Report()
-        let previous: TPROXYRuleSettings?
-        do {
-            previous = try KernelNetworkState.installedRuleSettings()
-        } catch {
-            throw .commandFailed(error, undone: [], undoFailures: [])
-        }
+        let previous = try recordedSettings()
         try refuseForeignRoutes(in: settings.routingTable)
 
         var added: [PolicyRoutingEntry] = []
@@ -77,13 +72,7 @@ public enum TPROXYRuleInstaller {
     public static func remove(_ settings: TPROXYRuleSettings) throws(TPROXYRuleInstallerError) -> Report {
         try requireNetAdmin("remove TPROXY rules")
         var report = Report()
-        let recorded: TPROXYRuleSettings?
-        do {
-            recorded = try KernelNetworkState.installedRuleSettings()
-        } catch {
-            throw .commandFailed(error, undone: [], undoFailures: [])
-        }
-        let installed = recorded ?? settings
+        let installed = try recordedSettings() ?? settings
         let ruleset = TPROXYRuleset(installed)
         do {
             // The table first: from this moment queries flow to their servers as if the
@@ -106,6 +95,16 @@ public enum TPROXYRuleInstaller {
             throw .removalFailed(error, installed: installed)
         }
         return report
+    }
+
+    /// What an earlier `apply` recorded in the table's comment. Reading it happens before
+    /// anything changes, so a failure has nothing to roll back.
+    private static func recordedSettings() throws(TPROXYRuleInstallerError) -> TPROXYRuleSettings? {
+        do {
+            return try KernelNetworkState.installedRuleSettings()
+        } catch {
+            throw .commandFailed(error, undone: [], undoFailures: [])
+        }
     }
 
     private static func requireNetAdmin(_ operation: String) throws(TPROXYRuleInstallerError) {
@@ -135,35 +134,6 @@ public enum TPROXYRuleInstaller {
             if !foreign.isEmpty {
                 throw .routingTableInUse(table: table, family: family, routes: foreign.map(\.destination))
             }
-        }
-    }
-}
-
-public enum TPROXYRuleInstallerError: Error, CustomStringConvertible {
-    case invalidSettings([String])
-    case missingNetAdmin(operation: String)
-    case routingTableInUse(table: UInt32, family: IPFamily, routes: [String])
-    /// A step of `apply` failed; what it had added was deleted again (`undone`).
-    case commandFailed(any Error, undone: [String], undoFailures: [String])
-    /// A step of `remove` failed; `installed` says what is left to remove.
-    case removalFailed(any Error, installed: TPROXYRuleSettings)
-
-    public var description: String {
-        switch self {
-        case .invalidSettings(let problems):
-            return problems.joined(separator: "; ")
-        case .missingNetAdmin(let operation):
-            return "cannot \(operation) without CAP_NET_ADMIN: run as root (nftables and policy routing are the kernel's to change)"
-        case .routingTableInUse(let table, let family, let routes):
-            return "routing table \(table) already has \(family) routes tproxy-dns did not add (\(routes.joined(separator: ", "))): pick another --table"
-        case .commandFailed(let error, let undone, let undoFailures):
-            var text = "\(error)"
-            if !undone.isEmpty { text += "; rolled back: " + undone.joined(separator: ", ") }
-            if !undoFailures.isEmpty { text += "; could not roll back: " + undoFailures.joined(separator: ", ") }
-            return text
-        case .removalFailed(let error, let installed):
-            let s = installed
-            return "\(error); to finish, run `tproxy-dns rules --remove --mark \(TPROXYRuleSettings.hex(s.mark)) --table \(s.routingTable) --priority \(s.rulePriority)`"
         }
     }
 }
