@@ -15,14 +15,7 @@ struct CacheCommand: ParsableCommand {
         @OptionGroup var options: ControlOptions
 
         func run() throws {
-            try options.exchange(ControlRequest(command: .stats)) { reply in
-                guard let stats = reply.stats else { return }
-                if options.json {
-                    print(String(decoding: ControlCodec.line(stats).dropLast(), as: UTF8.self))
-                } else {
-                    print(StatsTable.render(stats), terminator: "")
-                }
-            }
+            try options.exchange(ControlRequest(command: .stats), printing: \.stats, text: StatsTable.render)
         }
     }
 
@@ -75,13 +68,8 @@ struct CacheCommand: ParsableCommand {
         }
 
         func run() throws {
-            try options.exchange(ControlRequest(command: .flush, name: name, subtree: subtree)) { reply in
-                guard let done = reply.done else { return }
-                if options.json {
-                    print(String(decoding: ControlCodec.line(done).dropLast(), as: UTF8.self))
-                } else {
-                    print("flushed \(done.count) \(done.count == 1 ? "entry" : "entries")")
-                }
+            try options.exchange(ControlRequest(command: .flush, name: name, subtree: subtree), printing: \.done) { done in
+                "flushed \(done.count) \(done.count == 1 ? "entry" : "entries")\n"
             }
         }
     }
@@ -93,7 +81,7 @@ enum EntryPrinter {
     static func print(_ reply: ControlReply, json: Bool, verb: String) {
         if let entry = reply.entry {
             if json {
-                Swift.print(String(decoding: ControlCodec.line(entry).dropLast(), as: UTF8.self))
+                Swift.print(ControlOptions.jsonLine(entry))
                 return
             }
             var flags: [String] = [entry.kind]

@@ -67,13 +67,8 @@ struct ZonesCommand: ParsableCommand {
         @OptionGroup var options: ControlOptions
 
         func run() throws {
-            try options.exchange(ControlRequest(command: .zonesReload)) { reply in
-                guard let done = reply.done else { return }
-                if options.json {
-                    print(String(decoding: ControlCodec.line(done).dropLast(), as: UTF8.self))
-                } else {
-                    print("reloaded \(done.count) \(done.count == 1 ? "zone" : "zones"): \(done.message ?? "")")
-                }
+            try options.exchange(ControlRequest(command: .zonesReload), printing: \.done) { done in
+                "reloaded \(done.count) \(done.count == 1 ? "zone" : "zones"): \(done.message ?? "")\n"
             }
         }
     }
