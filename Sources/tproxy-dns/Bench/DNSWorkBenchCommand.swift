@@ -14,11 +14,8 @@ import RawUDP
 /// kernel work and moves by ±10% between runs; this isolates the part our
 /// code controls, so changes to it can be compared in nanoseconds.
 struct DNSWorkBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench-dns-work",
-        abstract: "Benchmark: nanoseconds of user-space work per cache hit and per miss, in process.",
-        shouldDisplay: false
-    )
+    static let configuration = CommandConfiguration.benchmark(
+        "bench-dns-work", abstract: "Benchmark: nanoseconds of user-space work per cache hit and per miss, in process.")
 
     @Option(help: "Cache hits to time.")
     var hits: Int = 2_000_000

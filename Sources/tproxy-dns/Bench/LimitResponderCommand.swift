@@ -12,11 +12,8 @@ import Glibc
 /// address the client targeted. No parsing, cache or upstream, so the gap
 /// between this row and `serve` is the cost of the DNS work.
 struct LimitResponderCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench-limit",
-        abstract: "Benchmark ceiling: echo every intercepted query back with QR set, no DNS work.",
-        shouldDisplay: false
-    )
+    static let configuration = CommandConfiguration.benchmark(
+        "bench-limit", abstract: "Benchmark ceiling: echo every intercepted query back with QR set, no DNS work.")
 
     @Option(help: "Port the TPROXY rule delivers to.")
     var port: UInt16 = 5353
