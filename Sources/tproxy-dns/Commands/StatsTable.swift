@@ -1,16 +1,42 @@
 /// `cache stats` for a terminal: sections of aligned label/value rows.
 enum StatsTable {
     static func render(_ stats: DaemonStats) -> String {
-        var out = ""
-        func section(_ title: String, _ rows: [(String, String)]) {
-            out += "\(title)\n"
-            let width = rows.map(\.0.count).max() ?? 0
-            for (label, value) in rows {
-                out += "  " + label + String(repeating: " ", count: width - label.count + 2) + value + "\n"
-            }
-        }
+        [
+            section("cache", cacheRows(stats)),
+            section("answers", answerRows(stats.answers)),
+            "upstreams\n",
+            table(header: ["address", "state", "queries", "failures", "rtt"], rows: stats.upstreams.map {
+                [$0.address, $0.up ? "up" : "DOWN", "\($0.queries)", "\($0.failures)",
+                 $0.rttMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-"]
+            }),
+            "original destinations (the servers clients asked)\n",
+            table(header: ["address", "queries"], rows: stats.originalDestinations.map { [$0.address, "\($0.queries)"] }),
+            "answers by response code\n",
+            table(header: ["rcode", "answers"], rows: stats.responseCodes.sorted { $0.value > $1.value }.map { [$0.key, "\($0.value)"] }),
+            section("access", [
+                ("refused (not allowed)", "\(stats.admission.refused)"),
+                ("ignored (not allowed)", "\(stats.admission.ignored)"),
+                ("rate limited", "\(stats.admission.rateLimited)"),
+            ]),
+            section("transport", [
+                ("tcp connections", "\(stats.transport.tcpConnections)"),
+                ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),
+                ("reply send failures", "\(stats.transport.replySendFailures)"),
+                ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
+                ("dropped: no orig dst", "\(stats.transport.receiveDropsNoOriginalDestination)"),
+            ]),
+            section("daemon", [
+                ("uptime", "\(stats.uptimeSeconds) s"),
+                ("query log", stats.queryLog.enabled ? "\(stats.queryLog.written) written, \(stats.queryLog.dropped) dropped" : "off"),
+                ("zones", stats.zones.isEmpty ? "none" : stats.zones.joined(separator: " ")),
+                ("queries by worker", (stats.queriesByWorker ?? []).map(String.init).joined(separator: " / ")),
+            ]),
+        ].joined()
+    }
+
+    private static func cacheRows(_ stats: DaemonStats) -> [(String, String)] {
         let cache = stats.cache
-        section("cache", [
+        return [
             ("entries", "\(cache.entries) of \(cache.capacity)"),
             ("bytes", "\(cache.bytes)"),
             ("hits", "\(cache.hits)"),
@@ -20,9 +46,11 @@ enum StatsTable {
             ("evictions", "\(cache.evictions)"),
             ("expired", "\(cache.expired)"),
             ("in flight", "\(stats.inFlight)"),
-        ])
-        let answers = stats.answers
-        section("answers", [
+        ]
+    }
+
+    private static func answerRows(_ answers: DaemonStats.Answers) -> [(String, String)] {
+        [
             ("queries", "\(answers.queries)"),
             ("from cache", "\(answers.fromCache)"),
             ("from stale cache", "\(answers.fromStaleCache)"),
@@ -34,35 +62,15 @@ enum StatsTable {
             ("rejected replies", "\(answers.rejectedUpstreamReplies)"),
             ("TCP retries", "\(answers.tcpRetries)"),
             ("dropped", "\(answers.droppedQueries)"),
-        ])
-        out += "upstreams\n"
-        out += table(header: ["address", "state", "queries", "failures", "rtt"], rows: stats.upstreams.map {
-            [$0.address, $0.up ? "up" : "DOWN", "\($0.queries)", "\($0.failures)",
-             $0.rttMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-"]
-        })
-        out += "original destinations (the servers clients asked)\n"
-        out += table(header: ["address", "queries"], rows: stats.originalDestinations.map { [$0.address, "\($0.queries)"] })
-        out += "answers by response code\n"
-        out += table(header: ["rcode", "answers"], rows: stats.responseCodes.sorted { $0.value > $1.value }.map { [$0.key, "\($0.value)"] })
-        section("access", [
-            ("refused (not allowed)", "\(stats.admission.refused)"),
-            ("ignored (not allowed)", "\(stats.admission.ignored)"),
-            ("rate limited", "\(stats.admission.rateLimited)"),
-        ])
-        section("transport", [
-            ("tcp connections", "\(stats.transport.tcpConnections)"),
-            ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),
-            ("reply send failures", "\(stats.transport.replySendFailures)"),
-            ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
-            ("dropped: no orig dst", "\(stats.transport.receiveDropsNoOriginalDestination)"),
-        ])
-        section("daemon", [
-            ("uptime", "\(stats.uptimeSeconds) s"),
-            ("query log", stats.queryLog.enabled ? "\(stats.queryLog.written) written, \(stats.queryLog.dropped) dropped" : "off"),
-            ("zones", stats.zones.isEmpty ? "none" : stats.zones.joined(separator: " ")),
-            ("queries by worker", (stats.queriesByWorker ?? []).map(String.init).joined(separator: " / ")),
-        ])
-        return out
+        ]
+    }
+
+    /// A title line, then its rows with the values aligned.
+    private static func section(_ title: String, _ rows: [(String, String)]) -> String {
+        let width = rows.map(\.0.count).max() ?? 0
+        return "\(title)\n" + rows.map { label, value in
+            "  " + label + String(repeating: " ", count: width - label.count + 2) + value + "\n"
+        }.joined()
     }
 
     private static func percent(_ ratio: Double) -> String {
