@@ -53,10 +53,18 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
+        // Gateway set-up: the TPROXY rules and their policy routing (print, install,
+        // remove), the kernel state they live in, and the `doctor` verdicts. Runs `nft` and
+        // `ip` once per command, never per packet: no hot-path flags.
+        .target(
+            name: "GatewaySetup",
+            dependencies: ["RawUDP"]
+        ),
         .executableTarget(
             name: "tproxy-dns",
             dependencies: [
                 "RawUDP",
+                "GatewaySetup",
                 "DNSForward",
                 "DNSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,7 +79,8 @@ let package = Package(
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSForward", "RawUDP"]),
-        .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns"]),
+        .testTarget(name: "GatewaySetupTests", dependencies: ["GatewaySetup"]),
+        .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns", "DNSServer"]),
     ],
     swiftLanguageModes: [.v6]
 )

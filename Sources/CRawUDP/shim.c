@@ -23,7 +23,6 @@ int CRawUDP_accept4(int fd, struct sockaddr *address, socklen_t *length, int fla
 struct cmsghdr *CRawUDP_CMSG_FIRSTHDR(const struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 struct cmsghdr *CRawUDP_CMSG_NXTHDR(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
 const void *CRawUDP_CMSG_DATA(const struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
-void *CRawUDP_CMSG_DATA_MUTABLE(struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
 size_t CRawUDP_CMSG_SPACE(size_t payloadLength) { return CMSG_SPACE(payloadLength); }
 size_t CRawUDP_CMSG_LEN(size_t payloadLength) { return CMSG_LEN(payloadLength); }
 

@@ -47,20 +47,13 @@ public final class StreamSocket {
 
     /// Bytes read; 0 at end of stream; nil when nothing is pending.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
-        let fd = socket.rawValue
-        return try systemCall("read(TCP)", wouldBlockIsNil: true) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        try socket.readStream(into: buffer, call: "read(TCP)")
     }
 
     /// Writes `bytes` from `offset` on; returns how many went (possibly fewer),
     /// nil when the send buffer is full.
     public func write(_ bytes: [UInt8], from offset: Int) throws(SystemCallError) -> Int? {
-        let fd = socket.rawValue
-        // MSG_NOSIGNAL: a peer that went away is an EPIPE error, not a SIGPIPE that kills us.
-        return try systemCall("send(TCP)", wouldBlockIsNil: true) {
-            bytes.withUnsafeBytes { buffer in
-                send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-            }
-        }
+        try socket.sendStream(bytes, from: offset, flags: Int32(MSG_DONTWAIT), call: "send(TCP)")
     }
 }
 

@@ -16,9 +16,9 @@ public struct InterceptedDatagram {
 public struct ReceiverDropCounts: Sendable {
     /// Larger than a slot (MSG_TRUNC): not a query we can answer whole.
     public var truncated = 0
-    /// No IP_ORIGDSTADDR/IPV6_ORIGDSTADDR message, or one we could not parse.
+    /// No IP_ORIGDSTADDR/IPV6_ORIGDSTADDR message, or one we could not parse (or, in
+    /// theory only, no readable sender address: see `receiveBatch`).
     public var missingOriginalDestination = 0
-    public var unreadableSource = 0
 }
 
 /// One IP_TRANSPARENT UDP socket that TPROXY feeds with every intercepted
@@ -128,12 +128,13 @@ public final class TransparentUDPReceiver {
                 drops.truncated += 1
                 continue
             }
-            guard let client = IPEndpoint(sockaddr: UnsafeRawPointer(names.baseAddress! + index), length: Int(header.msg_namelen)) else {
-                drops.unreadableSource += 1
-                continue
-            }
+            // The kernel always fills in a UDP sender as a sockaddr_in/sockaddr_in6 of the
+            // socket's family, which `names` has room for, so an unreadable sender cannot
+            // happen in practice; should it ever, the datagram is just as unanswerable as
+            // one without its original destination, and is counted there.
             let control = UnsafeRawBufferPointer(start: header.msg_control, count: header.msg_controllen)
-            guard let destination = OriginalDestination.find(in: ControlMessages(buffer: control)),
+            guard let client = IPEndpoint(sockaddr: UnsafeRawPointer(names.baseAddress! + index), length: Int(header.msg_namelen)),
+                  let destination = OriginalDestination.find(in: ControlMessages(buffer: control)),
                   destination.address.isIPv4 == client.address.isIPv4 else {
                 drops.missingOriginalDestination += 1
                 continue

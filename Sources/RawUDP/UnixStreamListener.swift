@@ -67,18 +67,12 @@ public final class UnixStreamSocket {
 
     /// Bytes read; 0 at end of stream; nil when nothing is pending (non-blocking only).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
-        let fd = socket.rawValue
-        return try systemCall("read(control)", wouldBlockIsNil: true) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        try socket.readStream(into: buffer, call: "read(control)")
     }
 
     /// Writes from `offset`; returns bytes written, nil when the buffer is full.
     public func write(_ bytes: [UInt8], from offset: Int) throws(SystemCallError) -> Int? {
-        let fd = socket.rawValue
-        return try systemCall("send(control)", wouldBlockIsNil: true) {
-            bytes.withUnsafeBytes { buffer in
-                send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
-            }
-        }
+        try socket.sendStream(bytes, from: offset, call: "send(control)")
     }
 
     /// Blocking write of everything (CLI side).

@@ -31,7 +31,6 @@ int CRawUDP_set_current_thread_name(const char *name);
 struct cmsghdr *CRawUDP_CMSG_FIRSTHDR(const struct msghdr *msg);
 struct cmsghdr *CRawUDP_CMSG_NXTHDR(struct msghdr *msg, struct cmsghdr *cmsg);
 const void *CRawUDP_CMSG_DATA(const struct cmsghdr *cmsg);
-void *CRawUDP_CMSG_DATA_MUTABLE(struct cmsghdr *cmsg);
 size_t CRawUDP_CMSG_SPACE(size_t payloadLength);
 size_t CRawUDP_CMSG_LEN(size_t payloadLength);
 
@@ -42,7 +41,5 @@ static const int CRawUDP_IP_ORIGDSTADDR = 20;
 static const int CRawUDP_IPV6_TRANSPARENT = 75;
 static const int CRawUDP_IPV6_RECVORIGDSTADDR = 74;
 static const int CRawUDP_IPV6_ORIGDSTADDR = 74;
-static const int CRawUDP_IP_MTU_DISCOVER = 10;
-static const int CRawUDP_IP_PMTUDISC_DONT = 0;
 
 #endif

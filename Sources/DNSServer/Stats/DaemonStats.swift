@@ -1,7 +1,7 @@
 /// Everything `cache stats` shows and the metrics expose, for one loop or
 /// (added up, `DaemonStats+Merging.swift`) the whole daemon.
-public struct DaemonStats: Codable {
-    public struct Cache: Codable {
+public struct DaemonStats: Codable, Sendable {
+    public struct Cache: Codable, Sendable {
         public var entries: Int
         public var capacity: Int
         public var bytes: Int
@@ -14,7 +14,7 @@ public struct DaemonStats: Codable {
         public var expired: Int
     }
 
-    public struct Upstream: Codable {
+    public struct Upstream: Codable, Sendable {
         public var address: String
         public var up: Bool
         public var queries: Int
@@ -23,12 +23,12 @@ public struct DaemonStats: Codable {
         public var rttMilliseconds: Double?
     }
 
-    public struct Destination: Codable {
+    public struct Destination: Codable, Sendable {
         public var address: String
         public var queries: Int
     }
 
-    public struct Answers: Codable {
+    public struct Answers: Codable, Sendable {
         public var queries: Int
         public var fromCache: Int
         public var fromStaleCache: Int
@@ -42,7 +42,7 @@ public struct DaemonStats: Codable {
         public var droppedQueries: Int
     }
 
-    public struct Transport: Codable {
+    public struct Transport: Codable, Sendable {
         public var tcpConnections: Int
         public var tcpRejected: Int
         public var replySendFailures: Int
@@ -50,13 +50,13 @@ public struct DaemonStats: Codable {
         public var receiveDropsNoOriginalDestination: Int
     }
 
-    public struct Admission: Codable {
+    public struct Admission: Codable, Sendable {
         public var refused: Int
         public var ignored: Int
         public var rateLimited: Int
     }
 
-    public struct QueryLog: Codable {
+    public struct QueryLog: Codable, Sendable {
         public var enabled: Bool
         public var written: Int
         public var dropped: Int

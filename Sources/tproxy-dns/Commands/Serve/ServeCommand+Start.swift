@@ -1,6 +1,7 @@
 import ArgumentParser
 import DNSForward
 import DNSServer
+import GatewaySetup
 import Logging
 import RawUDP
 

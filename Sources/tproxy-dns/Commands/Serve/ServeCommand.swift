@@ -1,6 +1,7 @@
 import DNSServer
 import ArgumentParser
 import DNSForward
+import GatewaySetup
 import Logging
 import RawUDP
 

@@ -1,0 +1,79 @@
+import Testing
+@testable import DNSServer
+@testable import tproxy_dns
+
+@Suite("cache stats table")
+struct StatsTableTests {
+    static let stats = DaemonStats(
+        uptimeSeconds: 7, inFlight: 1,
+        cache: .init(entries: 10, capacity: 100, bytes: 500, hits: 4, misses: 6, hitRatio: 0.4, staleHits: 2,
+                     insertions: 6, evictions: 3, expired: 1),
+        answers: .init(queries: 12, fromCache: 4, fromStaleCache: 2, fromZones: 1, fromUpstreams: 5,
+                       coalesced: 1, serverFailures: 1, timeouts: 1, rejectedUpstreamReplies: 0, tcpRetries: 2,
+                       droppedQueries: 0),
+        upstreams: [.init(address: "198.51.100.53:53", up: true, queries: 5, failures: 1, rttMilliseconds: 2.25),
+                    .init(address: "[2001:db8::53]:53", up: false, queries: 0, failures: 3, rttMilliseconds: nil)],
+        originalDestinations: [.init(address: "203.0.113.53", queries: 9), .init(address: "192.0.2.1", queries: 3)],
+        transport: .init(tcpConnections: 2, tcpRejected: 0, replySendFailures: 1, receiveDropsTruncated: 4,
+                         receiveDropsNoOriginalDestination: 5),
+        queryLog: .init(enabled: true, written: 3, dropped: 0),
+        zones: ["lan.", "home.arpa."], responseCodes: ["NOERROR": 9, "NXDOMAIN": 2],
+        admission: .init(refused: 1, ignored: 0, rateLimited: 6),
+        queriesByWorker: [8, 4])
+
+    /// The whole table, byte for byte (trailing spaces pad the last column).
+    @Test func rendersEverySectionAligned() {
+        let expected = [
+            "cache",
+            "  entries     10 of 100",
+            "  bytes       500",
+            "  hits        4",
+            "  misses      6",
+            "  hit ratio   40.0%",
+            "  stale hits  2",
+            "  evictions   3",
+            "  expired     1",
+            "  in flight   1",
+            "answers",
+            "  queries            12",
+            "  from cache         4",
+            "  from stale cache   2",
+            "  from zones         1",
+            "  from upstreams     5",
+            "  coalesced          1",
+            "  SERVFAIL           1",
+            "  upstream timeouts  1",
+            "  rejected replies   0",
+            "  TCP retries        2",
+            "  dropped            0",
+            "upstreams",
+            "  address            state  queries  failures  rtt   ",
+            "  198.51.100.53:53   up           5         1  2.2 ms",
+            "  [2001:db8::53]:53  DOWN         0         3  -     ",
+            "original destinations (the servers clients asked)",
+            "  address       queries",
+            "  203.0.113.53        9",
+            "  192.0.2.1           3",
+            "answers by response code",
+            "  rcode     answers",
+            "  NOERROR         9",
+            "  NXDOMAIN        2",
+            "access",
+            "  refused (not allowed)  1",
+            "  ignored (not allowed)  0",
+            "  rate limited           6",
+            "transport",
+            "  tcp connections       2",
+            "  tcp refused (limit)   0",
+            "  reply send failures   1",
+            "  dropped: oversized    4",
+            "  dropped: no orig dst  5",
+            "daemon",
+            "  uptime             7 s",
+            "  query log          3 written, 0 dropped",
+            "  zones              lan. home.arpa.",
+            "  queries by worker  8 / 4",
+        ].map { $0 + "\n" }.joined()
+        #expect(StatsTable.render(Self.stats) == expected)
+    }
+}
