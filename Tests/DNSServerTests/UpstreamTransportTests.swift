@@ -18,57 +18,6 @@ private final class RecordingReceiver: UpstreamOutcomeReceiver {
     }
 }
 
-/// A blocking socket on 127.0.0.1 playing the upstream.
-private final class FakeUpstream {
-    let fd: Int32
-    let port: UInt16
-
-    init(type: Int32) throws {
-        let fd = socket(AF_INET, type, 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw SystemCallError(call: "bind", errno: errno) }
-        if type == Int32(SOCK_STREAM.rawValue) { listen(fd, 4) }
-        var local = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &local) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        self.fd = fd
-        port = UInt16(bigEndian: local.sin_port)
-    }
-
-    deinit { close(fd) }
-
-    var endpoint: IPEndpoint { IPEndpoint("127.0.0.1:\(port)", defaultPort: 53)! }
-
-    /// One datagram and who sent it.
-    func receive() -> (bytes: [UInt8], from: sockaddr_storage)? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var from = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let count = withUnsafeMutablePointer(to: &from) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
-        }
-        return count > 0 ? (Array(buffer[..<count]), from) : nil
-    }
-
-    func send(_ bytes: [UInt8], to address: sockaddr_storage) {
-        var address = address
-        _ = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-    }
-}
-
 @Suite("Upstream transport")
 struct UpstreamTransportTests {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)

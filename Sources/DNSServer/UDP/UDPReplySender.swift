@@ -20,7 +20,8 @@ final class UDPReplySender {
     }
 
     private let path: DaemonConfiguration.ReplyPath
-    private let raw: RawReplySender
+    /// The raw socket (CAP_NET_RAW): opened for the raw path only.
+    private let raw: RawReplySender?
     /// Socket-per-source only: the bound sockets, read like the main receiver.
     let sourceSockets: SourceSocketTable?
     private var queued: [QueuedReply] = []
@@ -29,7 +30,7 @@ final class UDPReplySender {
 
     init(path: DaemonConfiguration.ReplyPath, sourceSockets: SourceSocketTable?, logger: Logger) throws(SystemCallError) {
         self.path = path
-        raw = try RawReplySender()
+        raw = path == .raw ? try RawReplySender() : nil
         self.sourceSockets = sourceSockets
         self.logger = logger
     }
@@ -43,7 +44,7 @@ final class UDPReplySender {
             switch path {
             case .raw:
                 // The batch keeps its own copy; a reply the kernel refuses comes back from it.
-                try raw.enqueue(bytes, from: source, to: client, ordinal: queued.count)
+                try raw?.enqueue(bytes, from: source, to: client, ordinal: queued.count)
                 queued.append(QueuedReply(source: source, client: client))
             case .socketPerSource:
                 try sourceSockets?.socket(for: source).send(bytes, to: client)
@@ -56,7 +57,7 @@ final class UDPReplySender {
 
     /// Sends the queued raw replies.
     func flush() {
-        guard !queued.isEmpty else { return }
+        guard !queued.isEmpty, let raw else { return }
         var failures: [(ordinal: Int, error: RawSendError, payload: [UInt8])] = []
         raw.flush { failures.append(($0, $1, Array($2))) }
         for failure in failures {
@@ -74,7 +75,7 @@ final class UDPReplySender {
         guard let truncated = ResponseBuilder.truncated(reply: Array(bytes)), truncated.count < bytes.count else { return false }
         do {
             switch path {
-            case .raw: try truncated.withUnsafeBytes { try raw.send($0, from: source, to: client) }
+            case .raw: try truncated.withUnsafeBytes { try raw?.send($0, from: source, to: client) }
             case .socketPerSource: try truncated.withUnsafeBytes { try sourceSockets?.socket(for: source).send($0, to: client) }
             }
             return true
