@@ -74,8 +74,8 @@ public func fuzzQueryPath(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         switch action {
         case .reply(_, let bytes, _):
             checkClientReply(bytes, query: input, limit: udpLimit, question: question, context: "first reply")
-        case .sendUpstream(let token, _, let bytes, _):
-            sent = (token, bytes)
+        case .sendUpstream(let request):
+            sent = (request.token, request.bytes)
         case .closeUpstream:
             fuzzFailure("closeUpstream before anything was sent", input: input)
         }

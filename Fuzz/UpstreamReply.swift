@@ -65,7 +65,8 @@ public func fuzzUpstreamReply(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     }
 
     let first = clients[1]!.query.withUnsafeBytes { forwarder.handleQuery($0, from: 1, now: start) }
-    guard case .sendUpstream(let token, _, _, _)? = first.first else { fuzzFailure("pending query was not sent") }
+    guard case .sendUpstream(let request)? = first.first else { fuzzFailure("pending query was not sent") }
+    let token = request.token
     let second = clients[2]!.query.withUnsafeBytes { forwarder.handleQuery($0, from: 2, now: start) }
     guard second.isEmpty else { fuzzFailure("second client was not coalesced") }
 

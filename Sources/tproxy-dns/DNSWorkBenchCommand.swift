@@ -41,9 +41,9 @@ struct DNSWorkBenchCommand: ParsableCommand {
         let start = ContinuousClock.now
         for query in queries {
             let sent = query.withUnsafeBytes { forwarder.handleQuery($0, from: context, now: start) }
-            for case .sendUpstream(let token, _, let bytes, _) in sent {
-                let reply = Self.reply(to: bytes)
-                _ = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: token, now: start) }
+            for case .sendUpstream(let request) in sent {
+                let reply = Self.reply(to: request.bytes)
+                _ = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: request.token, now: start) }
             }
         }
         guard forwarder.cache.count == names else { throw ValidationError("warm-up cached \(forwarder.cache.count) of \(names) names") }
@@ -98,9 +98,9 @@ struct DNSWorkBenchCommand: ParsableCommand {
     private static func miss(_ query: [UInt8], forwarder: Forwarder<ClientContext>, context: ClientContext,
                              now: ContinuousClock.Instant) -> Bool {
         var answered = false
-        for case .sendUpstream(let token, _, let bytes, _) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: context, now: now) }) {
-            let reply = Self.reply(to: bytes)
-            let actions = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: token, now: now) }
+        for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: context, now: now) }) {
+            let reply = Self.reply(to: request.bytes)
+            let actions = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: request.token, now: now) }
             answered = answered || actions.contains { if case .reply = $0 { true } else { false } }
         }
         return answered

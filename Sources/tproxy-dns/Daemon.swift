@@ -509,13 +509,12 @@ final class Daemon {
         }
     }
 
-    private func openUpstream(token: UInt64, index: Int, bytes: [UInt8], transport: Transport) {
+    private func openUpstream(_ request: UpstreamRequest) {
+        let (token, index, id, bytes) = (request.token, request.upstream, request.id, request.bytes)
         let remote = configuration.upstreams[index]
         do {
-            switch transport {
+            switch request.transport {
             case .udp:
-                // The forwarder wrote this query: its ID is its first two bytes.
-                let id = bytes.count >= 2 ? UInt16(bytes[0]) << 8 | UInt16(bytes[1]) : 0
                 let member = try upstreamSockets.assign(token: token, id: id, upstream: index, remote: remote)
                 exchanges[token] = .udp(member: member.number, id: id)
                 pendingUpstreamQueries.append(PendingUpstreamQuery(member: member.number, token: token, bytes: bytes))
@@ -578,8 +577,8 @@ final class Daemon {
                 }
                 responseCodes.record(details.code)
                 if logsEveryAnswer { logAnswer(context, details, byteCount: bytes.count) }
-            case .sendUpstream(let token, let index, let bytes, let transport):
-                openUpstream(token: token, index: index, bytes: bytes, transport: transport)
+            case .sendUpstream(let request):
+                openUpstream(request)
             case .closeUpstream(let token):
                 closeUpstream(token: token)
             }

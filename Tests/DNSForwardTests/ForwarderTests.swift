@@ -33,8 +33,8 @@ final class ForwarderHarness {
     }
 
     static func sent(_ actions: [Action]) -> (token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)? {
-        for case .sendUpstream(let token, let upstream, let bytes, let transport) in actions {
-            return (token, upstream, bytes, transport)
+        for case .sendUpstream(let request) in actions {
+            return (request.token, request.upstream, request.bytes, request.transport)
         }
         return nil
     }
@@ -75,6 +75,29 @@ struct ForwarderUpstreamTests {
         #expect(Array(sent.bytes[12..<(12 + question.count)]) == question, "client's letter case kept")
         #expect(Array(sent.bytes[(12 + question.count)...]) == WireFixtures.opt(udpSize: 1232))
         #expect(lab.forwarder.inFlightCount == 1)
+    }
+
+    @Test func upstreamRequestCarriesTheIDItsBytesStartWith() throws {
+        let lab = H(upstreams: 2, firstID: 0xBEEF)
+        let actions = lab.query(WireFixtures.query(id: 0x1111, name: "example.test"))
+        guard case .sendUpstream(let request)? = actions.first else {
+            Issue.record("no upstream request in \(actions)")
+            return
+        }
+        #expect(request.id == 0xBEEF)
+        #expect(WireFixtures.header(request.bytes).id == request.id)
+        #expect(request.upstream == 0)
+        #expect(request.transport == .udp)
+        // The next attempt (after a timeout) has a fresh ID, again in both places.
+        let retried = lab.forwarder.expire(now: lab.at(2.5))
+        guard case .sendUpstream(let next)? = retried.last else {
+            Issue.record("no retry in \(retried)")
+            return
+        }
+        #expect(next.id == 0xBEF0)
+        #expect(WireFixtures.header(next.bytes).id == next.id)
+        #expect(next.upstream == 1)
+        #expect(next.token != request.token)
     }
 
     @Test func matchingReplyGoesBackWithClientIDAndWithoutOPTForAPlainClient() throws {

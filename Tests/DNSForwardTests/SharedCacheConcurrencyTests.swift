@@ -89,7 +89,8 @@ struct SharedCacheConcurrencyTests {
                 var next: [ForwarderAction<Int>] = []
                 for action in actions {
                     switch action {
-                    case .sendUpstream(let token, _, let bytes, _):
+                    case .sendUpstream(let request):
+                        let (token, bytes) = (request.token, request.bytes)
                         let reply = refuses
                             ? W.response(id: W.header(bytes).id, name: name, rcode: 5)
                             : W.response(id: W.header(bytes).id, name: name, answers: [[192, 0, 2, UInt8(thread)]], ttl: 2)

@@ -258,7 +258,8 @@ public final class Forwarder<Client: Sendable> {
             ? UpstreamQuery.probe(id: attempt.upstreamID)
             : UpstreamQuery.wire(id: attempt.upstreamID, question: attempt.questionWire,
                                  requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
-        return [.sendUpstream(token: token, upstream: attempt.upstream, bytes: wire, transport: attempt.transport)]
+        return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
+                                              bytes: wire, transport: attempt.transport))]
     }
 
     // MARK: Upstream side

@@ -3,9 +3,9 @@
 public enum ForwarderAction<Client>: Sendable where Client: Sendable {
     /// Send `bytes` to the client (UDP: through the raw socket, from the address it targeted).
     case reply(to: Client, bytes: [UInt8], details: ReplyDetails)
-    /// Open a fresh socket to upstream number `upstream`, send `bytes` (framed
-    /// with a length over TCP), and report what comes back with `token`.
-    case sendUpstream(token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)
+    /// Send the request's query to its upstream (framed with a length over
+    /// TCP) and report what comes back with its token.
+    case sendUpstream(UpstreamRequest)
     /// The attempt `token` is over: close its socket.
     case closeUpstream(token: UInt64)
 }
