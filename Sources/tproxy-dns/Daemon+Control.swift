@@ -100,9 +100,9 @@ extension Daemon {
                 connection.send(ControlReply(error: "lookup needs a valid domain name"))
                 return
             }
-            var type: UInt16?
+            var type: RecordType?
             if let mnemonic = request.type {
-                guard let number = DNSRecordType.number(mnemonic) else {
+                guard let number = RecordType(mnemonic: mnemonic) else {
                     connection.send(ControlReply(error: "unknown record type \(mnemonic)"))
                     return
                 }
@@ -167,7 +167,7 @@ extension Daemon {
         // Same arithmetic as the records' TTLs, so the header line and records agree.
         let remaining = Int(answer.lifetime) - Int(answer.age(at: now))
         return CacheEntryView(
-            name: DNSName(wire: key.name).description, type: DNSRecordType.ldnsMnemonic(key.type), class: Int(key.class),
+            name: DNSName(wire: key.name).description, type: key.type.ldnsMnemonic, class: Int(key.class.rawValue),
             dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled, kind: answer.kind.rawValue,
             rcode: answer.responseCode.description, remainingTTL: remaining,
             ageSeconds: Int(answer.age(at: now)), hits: answer.hits,

@@ -109,7 +109,7 @@ final class QueryLog: @unchecked Sendable {
         let time = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
         let name = record.question.map { "\($0.name)" } ?? "-"
-        let type = record.question.map { DNSRecordType.mnemonic($0.type) } ?? "-"
+        let type = record.question.map { $0.type.mnemonic } ?? "-"
         let (whole, fraction) = record.latency.components
         let microseconds = whole * 1_000_000 + fraction / 1_000_000_000_000
         let latency = "\(microseconds / 1000).\(pad(Int32(microseconds % 1000), 3))"

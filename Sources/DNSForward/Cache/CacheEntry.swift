@@ -35,8 +35,8 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         let optStart: UInt16
         let optEnd: UInt16
         let recordsAfterOPT: UInt16
-        let type: UInt16
-        let `class`: UInt16
+        let type: RecordType
+        let `class`: RecordClass
         /// `UInt16.max`: made by the daemon, no upstream.
         let upstream: UInt16
         let nameCount: UInt8

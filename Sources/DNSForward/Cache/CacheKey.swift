@@ -4,12 +4,12 @@
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// Lowercased uncompressed wire name.
     public let name: [UInt8]
-    public let type: UInt16
-    public let `class`: UInt16
+    public let type: RecordType
+    public let `class`: RecordClass
     public let dnssecOK: Bool
     public let checkingDisabled: Bool
 
-    public init(name: [UInt8], type: UInt16, class: UInt16, dnssecOK: Bool, checkingDisabled: Bool) {
+    public init(name: [UInt8], type: RecordType, class: RecordClass, dnssecOK: Bool, checkingDisabled: Bool) {
         self.name = name
         self.type = type
         self.class = `class`
@@ -21,12 +21,12 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// the hasher one element at a time, and this runs on every query.
     public func hash(into hasher: inout Hasher) {
         name.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hasher.combine(UInt64(type) << 32 | UInt64(`class`) << 16 | (dnssecOK ? 2 : 0) | (checkingDisabled ? 1 : 0))
+        hasher.combine(UInt64(type.rawValue) << 32 | UInt64(`class`.rawValue) << 16 | (dnssecOK ? 2 : 0) | (checkingDisabled ? 1 : 0))
     }
 
     public var description: String {
-        var text = "\(DNSName(wire: name)) \(DNSRecordType.mnemonic(type))"
-        if `class` != 1 { text += " CLASS\(`class`)" }
+        var text = "\(DNSName(wire: name)) \(type.mnemonic)"
+        if `class` != .in { text += " CLASS\(`class`.rawValue)" }
         if dnssecOK { text += " +do" }
         if checkingDisabled { text += " +cd" }
         return text

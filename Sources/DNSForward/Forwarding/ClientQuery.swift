@@ -12,18 +12,9 @@ public struct ClientQuery: Sendable {
     public var maximumReply: Int
     public let hasEDNS: Bool
     /// RD, AD and CD as the client set them, copied to the upstream query.
-    public let requestFlags: UInt16
+    public let requestFlags: HeaderFlags
 
     public var dnssecOK: Bool { key.dnssecOK }
-
-    /// The question section as the client wrote it (its letter case), for the upstream query.
-    public var questionWire: [UInt8] {
-        var bytes = question.name.wire
-        bytes.reserveCapacity(bytes.count + 4)
-        bytes += [UInt8(question.type >> 8), UInt8(truncatingIfNeeded: question.type),
-                  UInt8(question.class >> 8), UInt8(truncatingIfNeeded: question.class)]
-        return bytes
-    }
 
     /// The same query as it arrived over TCP: no UDP size limit applies.
     public func overTCP() -> ClientQuery {

@@ -38,7 +38,7 @@ final class LdnsPacket {
               let data = ldns_rdf_data(owner) else { return nil }
         let name = Array(UnsafeBufferPointer(start: data, count: ldns_rdf_size(owner)))
         return DNSQuestion(name: DNSName(wire: name),
-                           type: UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue),
-                           class: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue))
+                           type: RecordType(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue)),
+                           class: RecordClass(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue)))
     }
 }

@@ -13,7 +13,7 @@ public enum UpstreamReplyValidator {
         guard let header = DNSHeader(wire: wire) else { return .reject("shorter than a DNS header") }
         guard header.isResponse else { return .reject("QR not set") }
         guard header.id == expectedID else { return .reject("ID \(header.id) is not \(expectedID)") }
-        guard header.opcode == 0 else { return .reject("opcode \(header.opcode)") }
+        guard header.opcode == .query else { return .reject("opcode \(header.opcode.rawValue)") }
         guard header.questionCount == 1 else { return .reject("\(header.questionCount) questions") }
         let packet: LdnsPacket
         do {

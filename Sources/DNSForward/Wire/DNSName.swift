@@ -6,6 +6,9 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     public init(wire: [UInt8]) { self.wire = wire }
 
+    /// The root, `.`: its single zero-length label.
+    public static let root = DNSName(wire: [0])
+
     /// Equal ignoring ASCII case, as DNS compares names.
     public func matches(_ other: DNSName) -> Bool {
         guard wire.count == other.wire.count else { return false }

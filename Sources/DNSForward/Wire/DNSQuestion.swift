@@ -1,10 +1,10 @@
 /// The question of a query: the name, type and class the client asked for.
 public struct DNSQuestion: Hashable, Sendable, CustomStringConvertible {
     public let name: DNSName
-    public let type: UInt16
-    public let `class`: UInt16
+    public let type: RecordType
+    public let `class`: RecordClass
 
-    public init(name: DNSName, type: UInt16, class: UInt16) {
+    public init(name: DNSName, type: RecordType, class: RecordClass) {
         self.name = name
         self.type = type
         self.class = `class`
@@ -17,35 +17,14 @@ public struct DNSQuestion: Hashable, Sendable, CustomStringConvertible {
         type == other.type && `class` == other.class && name.matches(other.name)
     }
 
-    public var description: String { "\(name) \(DNSRecordType.mnemonic(type)) class \(`class`)" }
-}
-
-/// Record type numbers the forwarder treats specially, and names for logs.
-public enum DNSRecordType {
-    public static let ixfr: UInt16 = 251
-    public static let axfr: UInt16 = 252
-
-    public static func mnemonic(_ type: UInt16) -> String {
-        switch type {
-        case 1: return "A"
-        case 2: return "NS"
-        case 5: return "CNAME"
-        case 6: return "SOA"
-        case 12: return "PTR"
-        case 15: return "MX"
-        case 16: return "TXT"
-        case 28: return "AAAA"
-        case 33: return "SRV"
-        case 41: return "OPT"
-        case 43: return "DS"
-        case 46: return "RRSIG"
-        case 48: return "DNSKEY"
-        case 64: return "SVCB"
-        case 65: return "HTTPS"
-        case 251: return "IXFR"
-        case 252: return "AXFR"
-        case 255: return "ANY"
-        default: return "TYPE\(type)"
-        }
+    /// The question section's wire form: the name as held (its letter case), QTYPE, QCLASS.
+    public var wire: [UInt8] {
+        var bytes = name.wire
+        bytes.reserveCapacity(bytes.count + 4)
+        bytes += [UInt8(type.rawValue >> 8), UInt8(truncatingIfNeeded: type.rawValue),
+                  UInt8(`class`.rawValue >> 8), UInt8(truncatingIfNeeded: `class`.rawValue)]
+        return bytes
     }
+
+    public var description: String { "\(name) \(type.mnemonic) class \(`class`.rawValue)" }
 }

@@ -1,6 +1,6 @@
 /// Where the parts of a DNS response sit in its wire bytes: the TTL fields to
 /// rewrite when serving from cache, the OPT record to strip or patch, and the
-/// TTLs caching policy needs. Computed once when a reply is stored.
+/// TTLs caching policy needs. Computed once per upstream reply.
 public struct MessageLayout: Sendable {
     enum Section: Sendable { case answer, authority, additional }
 
@@ -13,9 +13,8 @@ public struct MessageLayout: Sendable {
     var optRange: Range<Int>?
     /// Additional records after the OPT record (usually none).
     var recordsAfterOPT = 0
-    var minimumAnswerTTL: UInt32?
+    /// The smallest TTL of any record (OPT's excepted), as RFC 2181 8 reads it.
     var minimumTTL: UInt32?
-    var answerTypes: [UInt16] = []
     /// min(SOA TTL, SOA MINIMUM) of the first SOA in authority (RFC 2308 5).
     var negativeTTL: UInt32?
 
@@ -36,13 +35,13 @@ public struct MessageLayout: Sendable {
                 let start = offset
                 owners.append(start)
                 guard let ownerEnd = reader.skipName(at: offset),
-                      let type = reader.u16(at: ownerEnd),
+                      let type = reader.recordType(at: ownerEnd),
                       let ttl = reader.u32(at: ownerEnd + 4),
                       let rdataLength = reader.u16(at: ownerEnd + 8) else { return nil }
                 let rdataStart = ownerEnd + 10
                 offset = rdataStart + Int(rdataLength)
                 guard offset <= wire.count else { return nil }
-                if type == 41 {
+                if type == .opt {
                     // RFC 6891 6.1.2: OPT's owner is the root, one zero octet. Found by
                     // fuzzing: ldns accepts any owner, and ReplyRenderer patches the UDP
                     // size at a fixed offset from the record's start, which with a longer
@@ -52,21 +51,13 @@ public struct MessageLayout: Sendable {
                     continue
                 }
                 if section == .additional, optRange != nil { recordsAfterOPT += 1 }
-                // RFC 2181 8: a TTL with the top bit set is treated as zero.
-                let effective = ttl & 0x8000_0000 != 0 ? 0 : ttl
+                let effective = TTLRewrite.effective(ttl)
                 ttlOffsets.append(UInt16(ownerEnd + 4))
                 minimumTTL = min(minimumTTL ?? effective, effective)
-                switch section {
-                case .answer:
-                    answerTypes.append(type)
-                    minimumAnswerTTL = min(minimumAnswerTTL ?? effective, effective)
-                case .authority:
-                    if type == 6, negativeTTL == nil, rdataLength >= 22,
-                       let soaMinimum = reader.u32(at: offset - 4) {
-                        negativeTTL = min(effective, soaMinimum)
-                    }
-                case .additional:
-                    break
+                // RNAME and MNAME are one octet at least, then five 32-bit fields, MINIMUM last.
+                if section == .authority, type == .soa, negativeTTL == nil, rdataLength >= 22,
+                   let soaMinimum = reader.u32(at: offset - 4) {
+                    negativeTTL = min(effective, soaMinimum)
                 }
             }
         }

@@ -5,25 +5,16 @@
 /// into caller-owned memory (the allocation-free cache hit); the array forms
 /// wrap it for everything else.
 enum ReplyRenderer {
-    /// What happens to the TTL fields at `ttlOffsets`.
-    enum TTLRewrite {
-        case keep
-        /// Each stored TTL less the seconds the answer spent in cache, floored at 0.
-        case aged(UInt32)
-        /// Every TTL set to this (stale answers, RFC 8767).
-        case fixed(UInt32)
-    }
-
     /// The parts of the client's query that shape its copy of a reply.
     struct Personalization {
         var id: UInt16
         /// RD, AD and CD as the client set them.
-        var requestFlags: UInt16
+        var requestFlags: HeaderFlags
         var hasEDNS: Bool
         var dnssecOK: Bool
         var maximumReply: Int
 
-        init(id: UInt16, requestFlags: UInt16, hasEDNS: Bool, dnssecOK: Bool, maximumReply: Int) {
+        init(id: UInt16, requestFlags: HeaderFlags, hasEDNS: Bool, dnssecOK: Bool, maximumReply: Int) {
             self.id = id
             self.requestFlags = requestFlags
             self.hasEDNS = hasEDNS
@@ -71,7 +62,7 @@ enum ReplyRenderer {
                                      for query: ClientQuery) -> [UInt8] {
         let personalization = Personalization(query)
         var fits = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: reply.count + optLength) { buffer, count in
+        let bytes = [UInt8](unsafeUninitializedCapacity: reply.count + OPTRecord.length) { buffer, count in
             let written = query.question.name.wire.withUnsafeBytes { name in
                 write(reply, ttlOffsets: ttlOffsets, optRange: optRange, recordsAfterOPT: recordsAfterOPT, ttl: ttl,
                       for: personalization, questionName: name, into: UnsafeMutableRawBufferPointer(buffer))
@@ -81,12 +72,15 @@ enum ReplyRenderer {
         }
         if fits { return bytes }
         // Over the client's limit: header and question with TC, so it retries over TCP.
-        var header = DNSHeader(wire: reply) ?? DNSHeader(id: query.id, flags: 0x8000)
-        header.flags = (header.flags & ~0x0500) | (query.requestFlags & 0x0100) | 0x0080
+        var header = DNSHeader(wire: reply) ?? DNSHeader(id: query.id, flags: .qr)
+        header.flags.subtract(Self.clearedFlags)
+        header.flags.formUnion(query.requestFlags.intersection(.rd).union(.ra))
         return ResponseBuilder.truncated(replyHeader: header, for: query)
     }
 
-    private static let optLength = 11
+    /// AA goes (we are not the authority for relayed or cached data) and RD
+    /// is the client's own (RFC 1035 4.1.1).
+    private static let clearedFlags: HeaderFlags = [.aa, .rd]
 
     /// Writes `stored`, personalized, into `out`; returns its length, or nil
     /// when it would exceed the client's limit or `out` (the caller answers
@@ -107,49 +101,31 @@ enum ReplyRenderer {
         let dropsOPT = optRange != nil && !client.hasEDNS
         let addsOPT = optRange == nil && client.hasEDNS
         let kept = dropsOPT ? optRange!.lowerBound : stored.count
-        let length = kept + (addsOPT ? optLength : 0)
+        let length = kept + (addsOPT ? OPTRecord.length : 0)
         guard length <= client.maximumReply, length <= out.count else { return nil }
 
         out.baseAddress!.copyMemory(from: stored.baseAddress!, byteCount: kept)
-        switch ttl {
-        case .keep:
-            break
-        case .fixed(let fixed):
-            for offset in ttlOffsets where Int(offset) < kept {
-                out.storeBytes(of: fixed.bigEndian, toByteOffset: Int(offset), as: UInt32.self)
-            }
-        case .aged(let age):
-            for offset in ttlOffsets where Int(offset) < kept {
-                let original = UInt32(bigEndian: out.loadUnaligned(fromByteOffset: Int(offset), as: UInt32.self))
-                out.storeBytes(of: (original > age ? original - age : 0).bigEndian, toByteOffset: Int(offset),
-                               as: UInt32.self)
-            }
-        }
+        ttl.apply(to: out, at: ttlOffsets, below: kept)
         out[0] = UInt8(client.id >> 8)
         out[1] = UInt8(truncatingIfNeeded: client.id)
-        out[2] = (out[2] & ~0x05) | UInt8((client.requestFlags & 0x0100) >> 8)
-        out[3] |= 0x80
+        DNSHeader.rewriteFlags(in: out, removing: clearedFlags, inserting: client.requestFlags.intersection(.rd).union(.ra))
         if length >= DNSHeader.length + questionName.count {
             (out.baseAddress! + DNSHeader.length).copyMemory(from: questionName.baseAddress!, byteCount: questionName.count)
         }
         if addsOPT {
-            // A blank OPT (root owner, type 41, no options), filled in below like the upstream's.
-            (out.baseAddress! + stored.count).initializeMemory(as: UInt8.self, repeating: 0, count: optLength)
-            out[stored.count + 2] = 41
+            // A blank OPT, filled in below like the upstream's.
+            OPTRecord.writeBlank(into: out, at: stored.count)
         }
         if client.hasEDNS {
             // Advertise our own buffer size, not the upstream's, and echo the
             // client's DO bit whatever the upstream did (RFC 3225 3).
-            let opt = optRange?.lowerBound ?? stored.count
-            out[opt + 3] = UInt8(ResponseBuilder.advertisedUDPSize >> 8)
-            out[opt + 4] = UInt8(truncatingIfNeeded: ResponseBuilder.advertisedUDPSize)
-            out[opt + 7] = (out[opt + 7] & 0x7F) | (client.dnssecOK ? 0x80 : 0)
+            OPTRecord.patch(out, at: optRange?.lowerBound ?? stored.count, udpSize: ResponseBuilder.advertisedUDPSize,
+                            dnssecOK: client.dnssecOK)
         }
         if dropsOPT || addsOPT {
-            let count = UInt16(out[10]) << 8 | UInt16(out[11])
-            let additional = addsOPT ? count &+ 1 : count &- UInt16(truncatingIfNeeded: 1 + recordsAfterOPT)
-            out[10] = UInt8(additional >> 8)
-            out[11] = UInt8(truncatingIfNeeded: additional)
+            DNSHeader.updateAdditionalCount(in: out) { count in
+                addsOPT ? count &+ 1 : count &- UInt16(truncatingIfNeeded: 1 + recordsAfterOPT)
+            }
         }
         return length
     }

@@ -8,29 +8,28 @@ public enum ResponseBuilder {
     /// Header only: ID, opcode and RD copied from the query, QR set, no sections.
     /// For queries too broken to echo a question from (RFC 1035 4.1.1).
     public static func headerOnly(for query: DNSHeader, code: DNSResponseCode) -> [UInt8] {
-        let copied = query.flags & 0x7900  // opcode and RD
-        return DNSHeader(id: query.id, flags: 0x8000 | copied | code.headerBits).bytes
+        DNSHeader(id: query.id, flags: query.flags.intersection(.rd).union(.qr), opcode: query.opcode,
+                  responseCode: code).bytes
     }
 
     /// Header + question (+ OPT when the client used EDNS, RFC 6891 7) and no records.
-    public static func response(id: UInt16, flags queryFlags: UInt16, question: DNSQuestion, code: DNSResponseCode,
+    public static func response(id: UInt16, flags queryFlags: HeaderFlags, question: DNSQuestion, code: DNSResponseCode,
                                 withOPT: Bool, dnssecOK: Bool, truncated: Bool = false,
                                 recursionAvailable: Bool = true) -> [UInt8] {
-        var flags: UInt16 = 0x8000 | (queryFlags & 0x0110) | code.headerBits  // QR, RD and CD copied
-        if recursionAvailable { flags |= 0x0080 }
-        if truncated { flags |= 0x0200 }
-        var wire = DNSHeader(id: id, flags: flags, questionCount: 1, additionalCount: withOPT ? 1 : 0).bytes
-        wire += question.name.wire
-        wire += [UInt8(question.type >> 8), UInt8(truncatingIfNeeded: question.type),
-                 UInt8(question.class >> 8), UInt8(truncatingIfNeeded: question.class)]
-        if withOPT { wire += opt(extendedCode: UInt8(truncatingIfNeeded: code.rawValue >> 4), dnssecOK: dnssecOK) }
+        // QR set; RD and CD copied.
+        var flags = queryFlags.intersection([.rd, .cd]).union(.qr)
+        if recursionAvailable { flags.insert(.ra) }
+        if truncated { flags.insert(.tc) }
+        var wire = DNSHeader(id: id, flags: flags, responseCode: code, questionCount: 1,
+                             additionalCount: withOPT ? 1 : 0).bytes
+        wire += question.wire
+        if withOPT { wire += opt(extendedCode: code.extendedBits, dnssecOK: dnssecOK) }
         return wire
     }
 
     /// An OPT record advertising our UDP size (RFC 6891 6.1.2).
     static func opt(extendedCode: UInt8 = 0, dnssecOK: Bool) -> [UInt8] {
-        [0, 0, 41, UInt8(advertisedUDPSize >> 8), UInt8(truncatingIfNeeded: advertisedUDPSize),
-         extendedCode, 0, dnssecOK ? 0x80 : 0, 0, 0, 0]
+        OPTRecord.bytes(udpSize: advertisedUDPSize, extendedCode: extendedCode, dnssecOK: dnssecOK)
     }
 
     public static func serverFailure(for query: ClientQuery) -> [UInt8] {
@@ -38,7 +37,7 @@ public enum ResponseBuilder {
                  withOPT: query.hasEDNS, dnssecOK: query.dnssecOK)
     }
 
-    static func badVersion(id: UInt16, flags: UInt16, question: DNSQuestion) -> [UInt8] {
+    static func badVersion(id: UInt16, flags: HeaderFlags, question: DNSQuestion) -> [UInt8] {
         response(id: id, flags: flags, question: question, code: .badVersion, withOPT: true, dnssecOK: false)
     }
 
@@ -47,10 +46,11 @@ public enum ResponseBuilder {
     public static func truncated(replyHeader: DNSHeader, for query: ClientQuery) -> [UInt8] {
         var wire = response(id: query.id, flags: query.requestFlags, question: query.question,
                             code: replyHeader.responseCode, withOPT: query.hasEDNS, dnssecOK: query.dnssecOK,
-                            truncated: true, recursionAvailable: replyHeader.flags & 0x0080 != 0)
+                            truncated: true, recursionAvailable: replyHeader.flags.contains(.ra))
         // Keep AA and AD as the full reply had them.
-        wire[2] |= UInt8((replyHeader.flags & 0x0400) >> 8)
-        wire[3] |= UInt8(replyHeader.flags & 0x0020)
+        wire.withUnsafeMutableBytes { wire in
+            DNSHeader.rewriteFlags(in: wire, removing: [], inserting: replyHeader.flags.intersection([.aa, .ad]))
+        }
         return wire
     }
 
@@ -58,12 +58,12 @@ public enum ResponseBuilder {
     /// record as it was. Nil when the reply's records do not parse.
     public static func truncated(reply: [UInt8]) -> [UInt8]? {
         reply.withUnsafeBytes { wire -> [UInt8]? in
-            guard let header = DNSHeader(wire: wire), let layout = MessageLayout(wire: wire) else { return nil }
+            guard var header = DNSHeader(wire: wire), let layout = MessageLayout(wire: wire) else { return nil }
             let opt = layout.optRange.map { Array(wire[$0]) } ?? []
-            var cut = DNSHeader(id: header.id, flags: header.flags | 0x0200, questionCount: 1,
-                                additionalCount: opt.isEmpty ? 0 : 1).bytes
-            cut += wire[DNSHeader.length..<layout.questionEnd]
-            return cut + opt
+            header.flags.insert(.tc)
+            header.questionCount = 1
+            (header.answerCount, header.authorityCount, header.additionalCount) = (0, 0, opt.isEmpty ? 0 : 1)
+            return header.bytes + wire[DNSHeader.length..<layout.questionEnd] + opt
         }
     }
 

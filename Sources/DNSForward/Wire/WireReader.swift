@@ -14,6 +14,10 @@ struct WireReader {
         return UInt32(high) << 16 | UInt32(low)
     }
 
+    func recordType(at offset: Int) -> RecordType? { u16(at: offset).map(RecordType.init(rawValue:)) }
+
+    func recordClass(at offset: Int) -> RecordClass? { u16(at: offset).map(RecordClass.init(rawValue:)) }
+
     /// Offset just past the (possibly compressed) name starting at `offset`.
     /// A compression pointer ends the name in place (RFC 1035 4.1.4).
     func skipName(at offset: Int) -> Int? {

@@ -2,7 +2,7 @@
 struct LocalRRset: Sendable {
     /// Owner as written in the zone file (lookups use the lowercased key).
     let owner: DNSName
-    let type: UInt16
+    let type: RecordType
     /// One TTL for the set: the smallest the file gave, as RFC 2181 5.2 says
     /// to treat an RRset whose TTLs differ.
     let ttl: UInt32

@@ -16,23 +16,23 @@ struct LocalReplyWriter {
         case name(DNSName)
     }
 
-    /// The header flags written, for a truncated stand-in.
-    let flags: UInt16
+    /// The header written (its flags and code), for a truncated stand-in.
+    let header: DNSHeader
     private var bytes: [UInt8]
     private var answerCount = 0
     private var authorityCount = 0
 
-    private static let questionOffset: UInt16 = 12
+    /// A compression pointer (RFC 1035 4.1.4: top two bits set) to the
+    /// question name, uncompressed right after the header.
+    private static let questionNamePointer: UInt16 = 0xC000 | UInt16(DNSHeader.length)
 
     /// Header and question as the client wrote it. AA and RA set; RD and CD
     /// copied (RFC 1035 4.1.1, RFC 6840 5.9); AD never, local data is not
     /// validated. The opcode is 0: ClientQueryParser answers only QUERY.
     init(query: ClientQuery, code: DNSResponseCode) {
-        flags = 0x8000 | 0x0400 | 0x0080 | (query.requestFlags & 0x0110) | code.headerBits
-        bytes = DNSHeader(id: query.id, flags: flags, questionCount: 1).bytes
-        bytes += query.question.name.wire
-        append16(query.question.type)
-        append16(query.question.class)
+        header = DNSHeader(id: query.id, flags: query.requestFlags.intersection([.rd, .cd]).union([.qr, .aa, .ra]),
+                           responseCode: code, questionCount: 1)
+        bytes = header.bytes + query.question.wire
     }
 
     mutating func appendAnswer(_ set: LocalRRset, owner: Owner) {
@@ -60,11 +60,11 @@ struct LocalReplyWriter {
     private mutating func append(_ set: LocalRRset, owner: Owner, ttl: UInt32) {
         for rdata in set.rdatas {
             switch owner {
-            case .question: append16(0xC000 | Self.questionOffset)
+            case .question: append16(Self.questionNamePointer)
             case .name(let name): bytes += name.wire
             }
-            append16(set.type)
-            append16(1)  // IN
+            append16(set.type.rawValue)
+            append16(RecordClass.in.rawValue)
             append16(UInt16(ttl >> 16))
             append16(UInt16(truncatingIfNeeded: ttl))
             append16(UInt16(rdata.count))  // LocalZone caps RDATA at 65535

@@ -28,16 +28,12 @@ struct LocalZone: Sendable {
     let recordCount: Int
     /// An empty dictionary is an empty non-terminal: a name that exists only
     /// because names below it do, which blocks wildcards (RFC 4592 2.2.2).
-    private let nodes: [DNSName: [UInt16: LocalRRset]]
-
-    static let soaType: UInt16 = 6
-    static let cnameType: UInt16 = 5
-    static let anyType: UInt16 = 255
+    private let nodes: [DNSName: [RecordType: LocalRRset]]
 
     init(records: [ZoneFileRecord], file: String) throws(ZoneLoadError) {
         func failure(_ message: String) -> ZoneLoadError { ZoneLoadError(file: file, line: nil, message: message) }
 
-        guard let soaRecord = records.first(where: { $0.type == Self.soaType }) else {
+        guard let soaRecord = records.first(where: { $0.type == .soa }) else {
             throw failure("no SOA record: the SOA owner is the zone's apex, and its MINIMUM the negative TTL")
         }
         let apex = soaRecord.owner.lowercased
@@ -47,38 +43,8 @@ struct LocalZone: Sendable {
         // RNAME and MNAME are at least one octet each, then five 32-bit fields.
         guard soaRecord.rdata.count >= 22 else { throw failure("SOA RDATA too short") }
 
-        var grouped: [DNSName: [UInt16: (owner: DNSName, ttl: UInt32, rdatas: [[UInt8]])]] = [:]
-        for record in records {
-            let described = "\(record.owner) \(DNSRecordType.mnemonic(record.type))"
-            guard record.class == 1 else { throw failure("\(described): class \(record.class) is not IN; only IN is served") }
-            let key = record.owner.lowercased
-            guard key.isEqualOrBelow(apex) else {
-                throw failure("\(described) is outside the zone \(soaRecord.owner) (before $ORIGIN and the SOA, relative names are relative to the root)")
-            }
-            guard record.rdata.count <= Int(UInt16.max) else { throw failure("\(described): RDATA over 65535 octets") }
-            var set = grouped[key, default: [:]][record.type] ?? (record.owner, record.ttl, [])
-            set.ttl = min(set.ttl, record.ttl)
-            if !set.rdatas.contains(record.rdata) { set.rdatas.append(record.rdata) }
-            grouped[key, default: [:]][record.type] = set
-        }
-
-        var nodes: [DNSName: [UInt16: LocalRRset]] = [:]
-        var recordCount = 0
-        for (key, sets) in grouped {
-            if let cname = sets[Self.cnameType] {
-                let described = "\(cname.owner) CNAME"
-                guard cname.rdatas.count == 1 else { throw failure("\(described): more than one CNAME at a name") }
-                // RFC 1034 3.6.2; RFC 4035 2.5 allows RRSIG (46) and NSEC (47) beside it.
-                let others = sets.keys.filter { ![Self.cnameType, 46, 47].contains($0) }.sorted()
-                guard others.isEmpty else {
-                    throw failure("\(described) and other data (\(others.map(DNSRecordType.mnemonic).joined(separator: ", "))) at the same name, RFC 1034 3.6.2")
-                }
-            }
-            nodes[key] = Dictionary(uniqueKeysWithValues: sets.map { type, set in
-                (type, LocalRRset(owner: set.owner, type: type, ttl: set.ttl, rdatas: set.rdatas))
-            })
-            recordCount += sets.values.reduce(0) { $0 + $1.rdatas.count }
-        }
+        var nodes = try Self.rrsets(of: records, apex: apex, origin: soaRecord.owner, file: file)
+        let recordCount = nodes.values.reduce(0) { total, sets in sets.values.reduce(total) { $0 + $1.rdatas.count } }
         // Every name between an owner and the apex exists (RFC 4592 2.2.2).
         for key in Array(nodes.keys) {
             var ancestor = key.parent
@@ -88,7 +54,7 @@ struct LocalZone: Sendable {
             }
         }
 
-        guard let soa = nodes[apex]?[Self.soaType] else { throw failure("SOA missing after grouping") }
+        guard let soa = nodes[apex]?[.soa] else { throw failure("SOA missing after grouping") }
         let minimum = soa.rdatas[0].suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         self.origin = soaRecord.owner
         self.apex = apex
@@ -99,9 +65,49 @@ struct LocalZone: Sendable {
         self.nodes = nodes
     }
 
+    /// The records as RRsets by lowercased owner and type: one TTL per set
+    /// (the smallest), duplicates dropped (RFC 2181 5). Every record must be
+    /// IN and at or below `apex`; a CNAME stands alone at its name.
+    private static func rrsets(of records: [ZoneFileRecord], apex: DNSName, origin: DNSName,
+                               file: String) throws(ZoneLoadError) -> [DNSName: [RecordType: LocalRRset]] {
+        func failure(_ message: String) -> ZoneLoadError { ZoneLoadError(file: file, line: nil, message: message) }
+        var grouped: [DNSName: [RecordType: (owner: DNSName, ttl: UInt32, rdatas: [[UInt8]])]] = [:]
+        for record in records {
+            let described = "\(record.owner) \(record.type.mnemonic)"
+            guard record.class == .in else {
+                throw failure("\(described): class \(record.class.rawValue) is not IN; only IN is served")
+            }
+            let key = record.owner.lowercased
+            guard key.isEqualOrBelow(apex) else {
+                throw failure("\(described) is outside the zone \(origin) (before $ORIGIN and the SOA, relative names are relative to the root)")
+            }
+            guard record.rdata.count <= Int(UInt16.max) else { throw failure("\(described): RDATA over 65535 octets") }
+            var set = grouped[key, default: [:]][record.type] ?? (record.owner, record.ttl, [])
+            set.ttl = min(set.ttl, record.ttl)
+            if !set.rdatas.contains(record.rdata) { set.rdatas.append(record.rdata) }
+            grouped[key, default: [:]][record.type] = set
+        }
+        var nodes: [DNSName: [RecordType: LocalRRset]] = [:]
+        for (key, sets) in grouped {
+            if let cname = sets[.cname] {
+                let described = "\(cname.owner) CNAME"
+                guard cname.rdatas.count == 1 else { throw failure("\(described): more than one CNAME at a name") }
+                // RFC 1034 3.6.2; RFC 4035 2.5 allows RRSIG and NSEC beside it.
+                let others = sets.keys.filter { ![.cname, .rrsig, .nsec].contains($0) }.sorted()
+                guard others.isEmpty else {
+                    throw failure("\(described) and other data (\(others.map(\.mnemonic).joined(separator: ", "))) at the same name, RFC 1034 3.6.2")
+                }
+            }
+            nodes[key] = Dictionary(uniqueKeysWithValues: sets.map { type, set in
+                (type, LocalRRset(owner: set.owner, type: type, ttl: set.ttl, rdatas: set.rdatas))
+            })
+        }
+        return nodes
+    }
+
     /// Looks up a lowercased name at or below the apex (RFC 1034 4.3.2 step
     /// 3, without referrals; wildcards per RFC 4592 3.3.1).
-    func match(_ name: DNSName, type: UInt16) -> Match {
+    func match(_ name: DNSName, type: RecordType) -> Match {
         if let node = nodes[name] { return select(node, type: type) }
         // Closest encloser: the nearest existing ancestor. The apex always
         // exists, so the walk ends there at the latest.
@@ -115,11 +121,11 @@ struct LocalZone: Sendable {
         return select(source, type: type)
     }
 
-    private func select(_ node: [UInt16: LocalRRset], type: UInt16) -> Match {
+    private func select(_ node: [RecordType: LocalRRset], type: RecordType) -> Match {
         if node.isEmpty { return .noData }
-        if type == Self.anyType { return .records(node.values.sorted { $0.type < $1.type }) }
+        if type == .any { return .records(node.values.sorted { $0.type < $1.type }) }
         if let set = node[type] { return .records([set]) }
-        if let cname = node[Self.cnameType] { return .alias(cname, target: DNSName(wire: cname.rdatas[0])) }
+        if let cname = node[.cname] { return .alias(cname, target: DNSName(wire: cname.rdatas[0])) }
         return .noData
     }
 }

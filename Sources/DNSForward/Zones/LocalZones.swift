@@ -90,8 +90,7 @@ public final class LocalZones: Sendable {
     /// already cut with TC per query.maximumReply via ResponseBuilder.truncated.
     public func answer(_ query: ClientQuery) -> LocalAnswer? {
         let question = query.question
-        // IN, or ANY (RFC 1035 3.2.5); CHAOS and the rest stay with the upstream.
-        guard !zones.isEmpty, question.class == 1 || question.class == 255 else { return nil }
+        guard !zones.isEmpty, Self.serves(question.class) else { return nil }
         let name = question.name.lowercased
         guard let zoneIndex = zoneIndex(containing: name) else { return nil }
         let zone = zones[zoneIndex]
@@ -131,21 +130,24 @@ public final class LocalZones: Sendable {
         var writer = LocalReplyWriter(query: query, code: code)
         for (owner, set) in answers { writer.appendAnswer(set, owner: owner) }
         if negative { writer.appendAuthority(zone.soa, owner: .name(zone.origin), ttl: zone.negativeTTL) }
-        let flags = writer.flags
+        let header = writer.header
         let bytes = writer.finish(withOPT: query.hasEDNS, dnssecOK: query.dnssecOK)
         guard bytes.count > query.maximumReply else { return LocalAnswer(bytes: bytes, code: code) }
         // Too big for the client's buffer: header + question + OPT with TC
         // (AA and RA kept), so it retries over TCP (RFC 2181 9).
-        let cut = ResponseBuilder.truncated(replyHeader: DNSHeader(id: query.id, flags: flags), for: query)
+        let cut = ResponseBuilder.truncated(replyHeader: header, for: query)
         return LocalAnswer(bytes: cut, code: code)
     }
 
     /// Whether `answer` could answer a question for `name` (lowercased wire) in
     /// `class`: the cache-hit fast path asks before serving from cache.
-    public func mayAnswer(name: [UInt8], class qclass: UInt16) -> Bool {
-        guard !zones.isEmpty, qclass == 1 || qclass == 255 else { return false }
+    public func mayAnswer(name: [UInt8], class qclass: RecordClass) -> Bool {
+        guard !zones.isEmpty, Self.serves(qclass) else { return false }
         return zoneIndex(containing: DNSName(wire: name)) != nil
     }
+
+    /// IN, or ANY (RFC 1035 3.2.5); CHAOS and the rest stay with the upstream.
+    private static func serves(_ qclass: RecordClass) -> Bool { qclass == .in || qclass == .any }
 
     /// The zone with the longest apex at or above `name` (lowercased).
     func zoneIndex(containing name: DNSName) -> Int? {

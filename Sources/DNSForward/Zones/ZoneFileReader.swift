@@ -105,8 +105,8 @@ enum ZoneFileReader {
         }
         return ZoneFileRecord(
             owner: DNSName(wire: ldns_rr_owner(rr).map(bytes(of:)) ?? [0]),
-            type: UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue),
-            class: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue),
+            type: RecordType(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue)),
+            class: RecordClass(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue)),
             ttl: ldns_rr_ttl(rr),
             rdata: rdata
         )

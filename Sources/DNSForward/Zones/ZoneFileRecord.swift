@@ -3,8 +3,8 @@
 struct ZoneFileRecord: Equatable, Sendable {
     /// Absolute owner name, letter case as written in the file.
     let owner: DNSName
-    let type: UInt16
-    let `class`: UInt16
+    let type: RecordType
+    let `class`: RecordClass
     let ttl: UInt32
     /// RDATA in uncompressed wire form (names inside it spelled out in full).
     let rdata: [UInt8]
