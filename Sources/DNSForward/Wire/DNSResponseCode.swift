@@ -1,16 +1,21 @@
 /// A response code: the header's 4 bits, extended by 8 more in OPT (RFC 6891
-/// 6.1.3). Unknown values are kept, not collapsed.
-public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// 6.1.3). Unknown values are kept, not collapsed (hickory-dns's
+/// `ResponseCode::Unknown`); an integer literal is a code number, as with
+/// `RecordType`.
+public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, ExpressibleByIntegerLiteral,
+    CustomStringConvertible {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue & 0xFFF }
+    public init(integerLiteral value: UInt16) { self.init(rawValue: value) }
 
-    public static let noError = DNSResponseCode(rawValue: 0)
-    public static let formatError = DNSResponseCode(rawValue: 1)
-    public static let serverFailure = DNSResponseCode(rawValue: 2)
-    public static let nameError = DNSResponseCode(rawValue: 3)
-    public static let notImplemented = DNSResponseCode(rawValue: 4)
-    public static let refused = DNSResponseCode(rawValue: 5)
-    public static let badVersion = DNSResponseCode(rawValue: 16)
+    public static let noError: DNSResponseCode = 0
+    public static let formatError: DNSResponseCode = 1
+    public static let serverFailure: DNSResponseCode = 2
+    public static let nameError: DNSResponseCode = 3
+    public static let notImplemented: DNSResponseCode = 4
+    public static let refused: DNSResponseCode = 5
+    /// The query's EDNS version is not one we speak (RFC 6891 6.1.3).
+    public static let badVersion: DNSResponseCode = 16
 
     /// The bits of the header's second word that hold RCODE.
     static let headerMask: UInt16 = 0xF
