@@ -29,6 +29,4 @@ public struct ForwarderConfiguration: Sendable {
         self.upstreamProbeInterval = upstreamProbeInterval
         self.cache = cache
     }
-
-    public var upstreamCount: Int { upstreamNames.count }
 }

@@ -55,12 +55,6 @@ public struct DNSHeader: Equatable, Sendable {
             .flatMap { [UInt8($0 >> 8), UInt8(truncatingIfNeeded: $0)] }
     }
 
-    /// Overwrites the ID of the message in `wire` (its first two bytes).
-    public static func setID(_ id: UInt16, in wire: inout [UInt8]) {
-        wire[0] = UInt8(id >> 8)
-        wire[1] = UInt8(truncatingIfNeeded: id)
-    }
-
     /// Clears `removing`, then sets `inserting`, in the header of the message
     /// in `wire`, in place; OPCODE and RCODE stay. `wire` holds a header.
     @inline(__always)

@@ -18,8 +18,6 @@ extension DNSName {
         return offsets
     }
 
-    var labelCount: Int { labelOffsets.count }
-
     var isRoot: Bool { wire.first ?? 0 == 0 }
 
     /// The name minus its first label; nil for the root.

@@ -8,8 +8,6 @@ public struct Opcode: RawRepresentable, Hashable, Sendable, ExpressibleByInteger
     public init(integerLiteral value: UInt8) { self.init(rawValue: value) }
 
     public static let query: Opcode = 0
-    /// Obsolete (RFC 3425), answered NOTIMP like the rest.
-    public static let inverseQuery: Opcode = 1
     public static let status: Opcode = 2
     public static let notify: Opcode = 4
     public static let update: Opcode = 5

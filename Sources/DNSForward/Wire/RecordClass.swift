@@ -8,7 +8,6 @@ public struct RecordClass: RawRepresentable, Hashable, Sendable, ExpressibleByIn
 
     /// The Internet: the only class local zones serve.
     public static let `in`: RecordClass = 1
-    public static let chaos: RecordClass = 3
     /// QCLASS `*` (RFC 1035 3.2.5).
     public static let any: RecordClass = 255
 }
