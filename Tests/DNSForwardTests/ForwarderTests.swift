@@ -33,9 +33,11 @@ final class ForwarderHarness {
     }
 
     static func sent(_ actions: [Action]) -> (token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)? {
-        for case .sendUpstream(let request) in actions {
-            return (request.token, request.upstream, request.bytes, request.transport)
-        }
+        request(actions).map { ($0.token, $0.upstream, $0.bytes, $0.transport) }
+    }
+
+    static func request(_ actions: [Action]) -> UpstreamRequest? {
+        for case .sendUpstream(let request) in actions { return request }
         return nil
     }
 
@@ -79,21 +81,13 @@ struct ForwarderUpstreamTests {
 
     @Test func upstreamRequestCarriesTheIDItsBytesStartWith() throws {
         let lab = H(upstreams: 2, firstID: 0xBEEF)
-        let actions = lab.query(WireFixtures.query(id: 0x1111, name: "example.test"))
-        guard case .sendUpstream(let request)? = actions.first else {
-            Issue.record("no upstream request in \(actions)")
-            return
-        }
+        let request = try #require(H.request(lab.query(WireFixtures.query(id: 0x1111, name: "example.test"))))
         #expect(request.id == 0xBEEF)
         #expect(WireFixtures.header(request.bytes).id == request.id)
         #expect(request.upstream == 0)
         #expect(request.transport == .udp)
         // The next attempt (after a timeout) has a fresh ID, again in both places.
-        let retried = lab.forwarder.expire(now: lab.at(2.5))
-        guard case .sendUpstream(let next)? = retried.last else {
-            Issue.record("no retry in \(retried)")
-            return
-        }
+        let next = try #require(H.request(lab.forwarder.expire(now: lab.at(2.5))))
         #expect(next.id == 0xBEF0)
         #expect(WireFixtures.header(next.bytes).id == next.id)
         #expect(next.upstream == 1)
