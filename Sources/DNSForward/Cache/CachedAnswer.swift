@@ -25,8 +25,9 @@ public struct CachedAnswer: Sendable {
     /// failure recheck timer): set after every upstream failed for this key.
     public internal(set) var serveStaleUntil: ContinuousClock.Instant?
 
-    /// Keeps of `layout` only what serving needs: the rest (minimum TTLs,
-    /// answer types) decided caching and would cost every entry ~100 bytes.
+    /// Keeps of `layout` only what serving needs: the rest (the minimum and
+    /// negative TTLs, the question's end) decided caching, and every entry
+    /// would carry it.
     init(wire: [UInt8], layout: MessageLayout, kind: Kind, storedAt: ContinuousClock.Instant, lifetime: UInt32,
          upstream: Int?) {
         self.init(wire: wire, ttlOffsets: layout.ttlOffsets, optRange: layout.optRange,
