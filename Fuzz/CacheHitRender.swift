@@ -33,7 +33,7 @@ public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     answerWire[4] = 0
     answerWire[5] = 1
     answerWire += query.question.name.wire.map(DNSName.foldCase)
-    answerWire += word(query.question.type) + word(query.question.class)
+    answerWire += word(query.question.type.rawValue) + word(query.question.class.rawValue)
     answerWire += rest.dropFirst(12)
     let id = UInt16(answerWire[0]) << 8 | UInt16(answerWire[1])
     guard case .accept(let layout) = answerWire.withUnsafeBytes({

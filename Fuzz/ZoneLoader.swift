@@ -50,7 +50,7 @@ public func fuzzZoneLoader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var owners: [DNSName] = [soa.owner]
     for record in records where owners.count < 4 && !owners.contains(record.owner) { owners.append(record.owner) }
     var types: [UInt16] = [1, 5, 255]
-    for record in records where types.count < 5 && !types.contains(record.type) { types.append(record.type) }
+    for record in records where types.count < 5 && !types.contains(record.type.rawValue) { types.append(record.type.rawValue) }
     var names = owners
     if soa.owner.wire.count + 8 <= 255 { names.append(DNSName(wire: [7] + Array("nx-fuzz".utf8) + soa.owner.wire)) }
 

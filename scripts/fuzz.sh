@@ -105,7 +105,9 @@ build_target() {
             "${sources[@]}" "$out/crawudp.o" -o "$binary" 2>&1 | quiet_linker
     else
         build_logging
-        sources=(Sources/DNSForward/*.swift Fuzz/Support/*.swift "$file")
+        # DNSForward's sources sit in concern folders (Wire/, Cache/, ...): every one, in a fixed order.
+        mapfile -t sources < <(find Sources/DNSForward -name '*.swift' | sort)
+        sources+=(Fuzz/Support/*.swift "$file")
         stale "$binary" "${sources[@]}" "$out/libLogging.a" "$0" || return 0
         echo "fuzz.sh: building $binary" >&2
         rm -f "$binary"

@@ -98,7 +98,7 @@ struct CacheFastPathTests {
         return result.map { (Array(out[..<$0.length]), $0.code) }
     }
 
-    func insert(_ lab: H, _ wire: [UInt8], type: UInt16 = 1, lifetime: UInt32) throws {
+    func insert(_ lab: H, _ wire: [UInt8], type: RecordType = .a, lifetime: UInt32) throws {
         let layout = try #require(wire.withUnsafeBytes { MessageLayout(wire: $0) })
         let name = try DecodedReply(wire).questionName.dropLast()
         lab.forwarder.cache.insert(CachedAnswer(wire: wire, layout: layout, kind: .positive, storedAt: lab.at(0),

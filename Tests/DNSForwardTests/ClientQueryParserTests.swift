@@ -84,7 +84,7 @@ struct ClientQueryParserTests {
             return
         }
         #expect(query.id == 0x1234)
-        #expect(query.questionWire == Array(wire[12..<query.questionEnd]))
+        #expect(query.question.wire == Array(wire[12..<query.questionEnd]))
         #expect(query.maximumReply == 512)
         #expect(!query.hasEDNS)
         #expect(query.question.type == 28)
@@ -115,7 +115,7 @@ struct ClientQueryParserTests {
             case .drop: #expect(bytes.count < 12 || bytes[2] & 0x80 != 0)
             case .respond(let reply, _, _): #expect(reply.count >= 12 && reply[2] & 0x80 != 0)
             case .answer(let query):
-                #expect(query.questionEnd <= bytes.count && query.questionWire == Array(bytes[12..<query.questionEnd]))
+                #expect(query.questionEnd <= bytes.count && query.question.wire == Array(bytes[12..<query.questionEnd]))
             }
         }
     }

@@ -33,9 +33,11 @@ final class ForwarderHarness {
     }
 
     static func sent(_ actions: [Action]) -> (token: UInt64, upstream: Int, bytes: [UInt8], transport: Transport)? {
-        for case .sendUpstream(let request) in actions {
-            return (request.token, request.upstream, request.bytes, request.transport)
-        }
+        request(actions).map { ($0.token, $0.upstream, $0.bytes, $0.transport) }
+    }
+
+    static func request(_ actions: [Action]) -> UpstreamRequest? {
+        for case .sendUpstream(let request) in actions { return request }
         return nil
     }
 
@@ -75,6 +77,21 @@ struct ForwarderUpstreamTests {
         #expect(Array(sent.bytes[12..<(12 + question.count)]) == question, "client's letter case kept")
         #expect(Array(sent.bytes[(12 + question.count)...]) == WireFixtures.opt(udpSize: 1232))
         #expect(lab.forwarder.inFlightCount == 1)
+    }
+
+    @Test func upstreamRequestCarriesTheIDItsBytesStartWith() throws {
+        let lab = H(upstreams: 2, firstID: 0xBEEF)
+        let request = try #require(H.request(lab.query(WireFixtures.query(id: 0x1111, name: "example.test"))))
+        #expect(request.id == 0xBEEF)
+        #expect(WireFixtures.header(request.bytes).id == request.id)
+        #expect(request.upstream == 0)
+        #expect(request.transport == .udp)
+        // The next attempt (after a timeout) has a fresh ID, again in both places.
+        let next = try #require(H.request(lab.forwarder.expire(now: lab.at(2.5))))
+        #expect(next.id == 0xBEF0)
+        #expect(WireFixtures.header(next.bytes).id == next.id)
+        #expect(next.upstream == 1)
+        #expect(next.token != request.token)
     }
 
     @Test func matchingReplyGoesBackWithClientIDAndWithoutOPTForAPlainClient() throws {

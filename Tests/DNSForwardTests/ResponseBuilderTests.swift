@@ -24,7 +24,7 @@ struct ResponseBuilderTests {
     }
 
     @Test func headerOnlyCopiesIDOpcodeAndRD() {
-        let header = DNSHeader(id: 0xABCD, flags: 2 << 11 | 0x0100 | 0x0020)
+        let header = DNSHeader(id: 0xABCD, flags: [.rd, .ad], opcode: .status)
         let reply = ResponseBuilder.headerOnly(for: header, code: .notImplemented)
         #expect(reply == [0xAB, 0xCD, 0x91, 0x04, 0, 0, 0, 0, 0, 0, 0, 0])
     }

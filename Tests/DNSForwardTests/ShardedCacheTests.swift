@@ -14,7 +14,7 @@ struct ShardedCacheTests {
         return configuration
     }
 
-    static func key(_ name: String, type: UInt16 = 1, dnssecOK: Bool = false) -> CacheKey {
+    static func key(_ name: String, type: RecordType = .a, dnssecOK: Bool = false) -> CacheKey {
         CacheKey(name: W.name(name), type: type, class: 1, dnssecOK: dnssecOK, checkingDisabled: false)
     }
 
@@ -121,7 +121,7 @@ struct ShardedCacheTests {
             switch roll {
             case 0..<400:
                 let (name, key) = randomKey()
-                let answer = Self.answer(name, type: key.type, addresses: Int.random(in: 1...3, using: &generator),
+                let answer = Self.answer(name, type: key.type.rawValue, addresses: Int.random(in: 1...3, using: &generator),
                                          at: now)
                 cache.insert(answer, for: key, now: now)
                 model[key] = answer.wire

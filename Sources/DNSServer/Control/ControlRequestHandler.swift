@@ -67,9 +67,9 @@ final class ControlRequestHandler {
         guard let text = request.name, let name = DNSName(presentation: text) else {
             return [ControlReply(error: "lookup needs a valid domain name")]
         }
-        var type: UInt16?
+        var type: RecordType?
         if let mnemonic = request.type {
-            guard let number = DNSRecordType.number(mnemonic) else {
+            guard let number = RecordType(mnemonic: mnemonic) else {
                 return [ControlReply(error: "unknown record type \(mnemonic)")]
             }
             type = number
@@ -103,7 +103,7 @@ final class ControlRequestHandler {
         // Same arithmetic as the records' TTLs, so the header line and records agree.
         let remaining = Int(answer.lifetime) - Int(answer.age(at: now))
         return CacheEntryView(
-            name: DNSName(wire: key.name).description, type: DNSRecordType.ldnsMnemonic(key.type), class: Int(key.class),
+            name: DNSName(wire: key.name).description, type: key.type.ldnsMnemonic, class: Int(key.class.rawValue),
             dnssecOK: key.dnssecOK, checkingDisabled: key.checkingDisabled, kind: answer.kind.rawValue,
             rcode: answer.responseCode.description, remainingTTL: remaining,
             ageSeconds: Int(answer.age(at: now)), hits: answer.hits,

@@ -30,7 +30,7 @@ struct QueryLogRecord: Sendable {
         let time = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(millis, 3))Z"
         let name = question.map { "\($0.name)" } ?? "-"
-        let type = question.map { DNSRecordType.mnemonic($0.type) } ?? "-"
+        let type = question.map { $0.type.mnemonic } ?? "-"
         let (whole, fraction) = latency.components
         let microseconds = whole * 1_000_000 + fraction / 1_000_000_000_000
         let latency = "\(microseconds / 1000).\(pad(Int32(microseconds % 1000), 3))"

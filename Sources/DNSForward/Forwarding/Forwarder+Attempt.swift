@@ -1,0 +1,87 @@
+extension Forwarder {
+    /// One upstream query in flight: for a cache key (with the clients waiting
+    /// on it) or a health probe (no key, no clients).
+    struct Attempt {
+        let key: CacheKey?
+        let question: DNSQuestion
+        let questionWire: ArraySlice<UInt8>
+        let requestFlags: HeaderFlags
+        var waiters: [Waiter]
+        /// Upstreams in the order this query tries them, and where it is.
+        let plan: [Int]
+        var position: Int
+        var upstreamID: UInt16
+        var transport: Transport
+        var sentAt: ContinuousClock.Instant
+        var deadline: ContinuousClock.Instant
+
+        var upstream: Int { plan[position] }
+        var isProbe: Bool { key == nil }
+        var dnssecOK: Bool { key?.dnssecOK ?? false }
+
+        /// The same query for the plan's next upstream, over UDP again; nil
+        /// when this was the last.
+        var onNextUpstream: Attempt? {
+            guard position + 1 < plan.count else { return nil }
+            var next = self
+            next.position += 1
+            next.transport = .udp
+            return next
+        }
+    }
+
+    func startAttempt(for query: ClientQuery, waiters: [Waiter], now: ContinuousClock.Instant) -> [Action] {
+        counters.forwarded += 1
+        let attempt = Attempt(key: query.key, question: query.question, questionWire: query.question.wire[...],
+                              requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
+                              upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
+        return send(attempt, now: now)
+    }
+
+    /// A health probe of `upstream`: no key, no clients.
+    func startProbe(of upstream: Int, now: ContinuousClock.Instant) -> [Action] {
+        let probe = Attempt(key: nil, question: UpstreamQuery.probeQuestion, questionWire: [],
+                            requestFlags: UpstreamQuery.probeFlags, waiters: [], plan: [upstream], position: 0,
+                            upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
+        return send(probe, now: now)
+    }
+
+    /// Registers `attempt` under a new token with a fresh ID and deadline, and
+    /// asks for its query to be sent.
+    func send(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+        var attempt = attempt
+        attempt.upstreamID = makeID()
+        attempt.sentAt = now
+        attempt.deadline = now + configuration.upstreamTimeout
+        let token = nextToken
+        nextToken += 1
+        attempts[token] = attempt
+        if let key = attempt.key { inFlight[key] = token }
+        deadlines.append(token: token, deadline: attempt.deadline)
+        selector.recordQuery(attempt.upstream)
+        let wire = attempt.isProbe
+            ? UpstreamQuery.probe(id: attempt.upstreamID)
+            : UpstreamQuery.wire(id: attempt.upstreamID, question: attempt.questionWire,
+                                 requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
+        return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
+                                              bytes: wire, transport: attempt.transport))]
+    }
+
+    func finish(_ token: UInt64) {
+        guard let attempt = attempts.removeValue(forKey: token) else { return }
+        if let key = attempt.key, inFlight[key] == token { inFlight[key] = nil }
+    }
+
+    /// After a failed attempt: the next upstream, else a stale answer, else SERVFAIL.
+    func retryOrFail(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+        guard !attempt.isProbe, let key = attempt.key else { return [] }
+        if let next = attempt.onNextUpstream { return send(next, now: now) }
+        // Every upstream failed. RFC 8767: an expired answer beats SERVFAIL.
+        if case .stale(let answer, _) = cache.lookup(key, now: now) {
+            cache.markServeStale(key, until: now + .seconds(Int64(configuration.cache.staleAnswerTTL)))
+            return attempt.waiters.map { staleReply(answer, for: $0, now: now) }
+        }
+        if let first = attempt.waiters.first { storeServerFailure(for: first.query, attempt: attempt, key: key, now: now) }
+        return attempt.waiters.map { serverFailure(for: $0) }
+    }
+}

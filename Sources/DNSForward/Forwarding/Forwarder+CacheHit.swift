@@ -1,0 +1,36 @@
+extension Forwarder {
+    /// The cache-hit fast path for a UDP query, without heap allocation: the
+    /// key from the wire question, the stored answer patched (ID, the client's
+    /// case, aged TTLs, OPT) straight into `out`. Returns the reply's length
+    /// and code, or nil when the query needs `handleQuery` (any other shape,
+    /// a name local zones answer, no fresh entry, a reply over the client's
+    /// limit); nothing is counted then, so `handleQuery` counts it once.
+    public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant,
+                                into out: UnsafeMutableRawBufferPointer) -> (length: Int, code: DNSResponseCode)? {
+        guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }
+        scratchName.removeAll(keepingCapacity: true)
+        for offset in DNSHeader.length..<plain.nameEnd { scratchName.append(DNSName.foldCase(wire[offset])) }
+        if localZones.mayAnswer(name: scratchName, class: plain.qclass) { return nil }
+        let key = CacheKey(name: scratchName, type: plain.type, class: plain.qclass, dnssecOK: plain.dnssecOK,
+                           checkingDisabled: plain.header.checkingDisabled)
+        let client = ReplyRenderer.Personalization(
+            id: plain.header.id, requestFlags: plain.header.flags.intersection(.request), hasEDNS: plain.ednsSize != nil,
+            dnssecOK: plain.dnssecOK,
+            maximumReply: min(ClientQueryParser.maximumReply(ednsSize: plain.ednsSize), configuration.maximumUDPReply))
+        let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
+        // Found, written and counted under one acquisition of the key's shard lock.
+        let written = cache.withFreshEntry(for: key, now: now) { entry in
+            let age = entry.age(at: now)
+            return entry.withParts { stored in
+                ReplyRenderer.write(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
+                                    recordsAfterOPT: stored.recordsAfterOPT, ttl: .aged(age), for: client,
+                                    questionName: name, into: out)
+            }
+        }
+        guard let length = written else { return nil }
+        counters.queries += 1
+        counters.answeredFromCache += 1
+        // The reply's own header, just written: its code is the stored one.
+        return (length, DNSHeader(wire: UnsafeRawBufferPointer(rebasing: out[..<length]))?.responseCode ?? .serverFailure)
+    }
+}

@@ -1,0 +1,81 @@
+extension Forwarder {
+    /// A message arrived on the socket of attempt `token`.
+    public func handleUpstreamReply(_ wire: UnsafeRawBufferPointer, token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+        guard let attempt = attempts[token] else { return [] }
+        let layout: MessageLayout
+        switch UpstreamReplyValidator.validate(wire, expectedID: attempt.upstreamID, question: attempt.question) {
+        case .reject(let reason):
+            counters.rejectedReplies += 1
+            logger.debug("rejected upstream reply", metadata: [
+                "query.name": "\(attempt.question.name)", "upstream.index": "\(attempt.upstream)", "reason": "\(reason)",
+            ])
+            return []
+        case .accept(let accepted):
+            layout = accepted
+        }
+        finish(token)
+        selector.recordSuccess(attempt.upstream, rtt: attempt.sentAt.duration(to: now), sentAt: attempt.sentAt)
+        let actions: [Action] = [.closeUpstream(token: token)]
+        guard !attempt.isProbe, let key = attempt.key, let header = DNSHeader(wire: wire) else { return actions }
+
+        if header.isTruncated, attempt.transport == .udp {
+            // RFC 7766 5: the full answer is one TCP query away, same upstream.
+            counters.tcpRetries += 1
+            var retry = attempt
+            retry.transport = .tcp
+            return actions + send(retry, now: now)
+        }
+        // This upstream can't or won't answer; another may.
+        if header.responseCode.isAboutTheUpstream, let next = attempt.onNextUpstream {
+            return actions + send(next, now: now)
+        }
+        inFlight[key] = nil
+        return actions + answerWaiters(of: attempt, key: key, reply: Array(wire), layout: layout, header: header, now: now)
+    }
+
+    /// A message on a shared upstream socket that names no query waiting there
+    /// (too short to carry an ID, or an ID nobody used): counted and dropped
+    /// like any other rejected reply.
+    public func rejectUnmatchedReply(reason: @autoclosure () -> String) {
+        counters.rejectedReplies += 1
+        logger.debug("rejected upstream reply", metadata: ["reason": "\(reason())"])
+    }
+
+    /// The attempt's socket reported an error (ICMP unreachable, refused TCP
+    /// connect, a connection closed early): move on now instead of waiting.
+    public func handleUpstreamFailure(token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+        guard let attempt = attempts[token] else { return [] }
+        finish(token)
+        selector.recordFailure(attempt.upstream, now: now)
+        return [.closeUpstream(token: token)] + retryOrFail(attempt, now: now)
+    }
+
+    /// Timed-out attempts move to their next upstream or fail; due probes go out.
+    public func expire(now: ContinuousClock.Instant) -> [Action] {
+        var actions: [Action] = []
+        while let head = deadlines.first, head.deadline <= now {
+            deadlines.removeFirst()
+            guard let attempt = attempts[head.token], attempt.deadline == head.deadline else { continue }
+            finish(head.token)
+            counters.timeouts += 1
+            selector.recordFailure(attempt.upstream, now: now)
+            logger.debug("upstream timed out", metadata: [
+                "query.name": "\(attempt.question.name)", "upstream.index": "\(attempt.upstream)",
+            ])
+            actions.append(.closeUpstream(token: head.token))
+            actions += retryOrFail(attempt, now: now)
+        }
+        for upstream in selector.dueProbes(now: now) {
+            actions += startProbe(of: upstream, now: now)
+        }
+        return actions
+    }
+}
+
+private extension DNSResponseCode {
+    /// The upstream can't or won't answer (FORMERR, SERVFAIL, NOTIMP,
+    /// REFUSED), which says nothing about the name: another upstream may.
+    var isAboutTheUpstream: Bool {
+        self == .serverFailure || self == .refused || self == .notImplemented || self == .formatError
+    }
+}

@@ -1,0 +1,186 @@
+import Logging
+
+/// The answering state machine: client queries in, cache and upstream work,
+/// replies out. Single-threaded by design (one event loop owns it), but its
+/// `cache` may be shared with forwarders on other threads, so it reads a
+/// cache entry outside the cache's lock only for parts fixed at creation;
+/// time comes in as `now`, so tests drive it without sockets or sleeping.
+///
+/// Split by job: this file takes client queries to the cache or an attempt;
+/// `+CacheHit` is the allocation-free fast path, `+Attempt` one upstream
+/// query's life, `+Upstream` what upstreams and the clock report back,
+/// `+Replies` what clients get and what the cache keeps.
+public final class Forwarder<Client: Sendable> {
+    public typealias Action = ForwarderAction<Client>
+
+    struct Waiter {
+        let client: Client
+        let query: ClientQuery
+        let receivedAt: ContinuousClock.Instant
+    }
+
+    public struct Counters: Sendable {
+        public var queries = 0
+        public var answeredFromCache = 0
+        public var answeredStale = 0
+        public var answeredFromZones = 0
+        public var forwarded = 0
+        public var coalesced = 0
+        public var answeredFromUpstream = 0
+        public var rejectedReplies = 0
+        public var timeouts = 0
+        public var tcpRetries = 0
+        public var serverFailures = 0
+        public var overloaded = 0
+        public var dropped = 0
+    }
+
+    /// Clients waiting on one key at most; more get SERVFAIL (a flood of one name
+    /// must not grow memory without bound).
+    static var maximumWaitersPerKey: Int { 1024 }
+
+    public private(set) var configuration: ForwarderConfiguration
+    public internal(set) var counters = Counters()
+    public let cache: DNSCache
+    let selector: UpstreamSelector
+    /// Zones answered authoritatively, before cache and upstreams. Replaced
+    /// whole on reload, so a failed reload leaves the previous set serving.
+    public var localZones: LocalZones = .empty
+    /// Upstream queries in flight by token; the extensions in the other files
+    /// read and change these, nothing outside the type does.
+    var attempts: [UInt64: Attempt] = [:]
+    var inFlight: [CacheKey: UInt64] = [:]
+    var deadlines = DeadlineQueue()
+    var nextToken: UInt64 = 1
+    /// The fast path's cache key name, refilled per query in place.
+    var scratchName: [UInt8] = []
+    let makeID: () -> UInt16
+    let logger: Logger
+
+    /// `cache`: one shared with other forwarders (worker threads); by default
+    /// a cache of its own, sized by `configuration.cache`.
+    public init(configuration: ForwarderConfiguration, logger: Logger, cache: DNSCache? = nil,
+                makeID: (() -> UInt16)? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        if let makeID {
+            self.makeID = makeID
+        } else {
+            let ids = QueryIDSource()
+            self.makeID = { ids.next() }
+        }
+        self.cache = cache ?? DNSCache(configuration: configuration.cache)
+        selector = UpstreamSelector(names: configuration.upstreamNames, policy: configuration.upstreamPolicy,
+                                    downAfter: configuration.upstreamDownAfter,
+                                    probeInterval: configuration.upstreamProbeInterval, logger: logger)
+    }
+
+    /// Applies settings that can change under a running daemon (SIGHUP): TTL
+    /// policy, timeouts, reply size, in-flight limit. Upstreams and cache size
+    /// need a restart; their values in `new` are ignored. Returns the names of
+    /// settings that differ but were not applied.
+    @discardableResult
+    public func reconfigure(_ new: ForwarderConfiguration) -> [String] {
+        var ignored: [String] = []
+        if new.upstreamNames != configuration.upstreamNames { ignored.append("upstream") }
+        if new.upstreamPolicy != configuration.upstreamPolicy { ignored.append("upstream-policy") }
+        if new.cache.capacity != configuration.cache.capacity { ignored.append("cache-size") }
+        var applied = new
+        applied.upstreamNames = configuration.upstreamNames
+        applied.upstreamPolicy = configuration.upstreamPolicy
+        applied.cache.capacity = configuration.cache.capacity
+        configuration = applied
+        cache.configuration = applied.cache
+        return ignored
+    }
+
+    /// Upstream queries outstanding, probes included.
+    public var inFlightCount: Int { attempts.count }
+    public var upstreamHealth: [UpstreamHealth] {
+        selector.health.enumerated().map { index, state in
+            UpstreamHealth(name: configuration.upstreamNames[index], isDown: state.isDown, queries: state.queries,
+                           failures: state.failures, smoothedRTT: state.smoothedRTT, latency: state.latency)
+        }
+    }
+
+    /// When `expire` next has work, for the event loop's wait timeout.
+    public var nextDeadline: ContinuousClock.Instant? {
+        while let head = deadlines.first, attempts[head.token]?.deadline != head.deadline {
+            deadlines.removeFirst()
+        }
+        switch (deadlines.first?.deadline, selector.nextProbe) {
+        case (let a?, let b?): return min(a, b)
+        case (let a?, nil): return a
+        case (nil, let b): return b
+        }
+    }
+
+    // MARK: Client side
+
+    public func handleQuery(_ wire: UnsafeRawBufferPointer, from client: Client, transport: Transport = .udp,
+                            now: ContinuousClock.Instant) -> [Action] {
+        counters.queries += 1
+        switch ClientQueryParser.classify(wire) {
+        case .drop(let reason):
+            counters.dropped += 1
+            logger.debug("dropped client datagram", metadata: ["reason": "\(reason)"])
+            return []
+        case .respond(let bytes, let code, let question):
+            return [.reply(to: client, bytes: bytes,
+                           details: ReplyDetails(code: code, source: .daemon, question: question, receivedAt: now))]
+        case .answer(let parsed):
+            var query = parsed
+            if transport == .tcp {
+                query = parsed.overTCP()
+            } else {
+                query.maximumReply = min(query.maximumReply, configuration.maximumUDPReply)
+            }
+            return answer(query, from: client, now: now)
+        }
+    }
+
+    private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
+        if let local = localZones.answer(query) {
+            counters.answeredFromZones += 1
+            return [.reply(to: client, bytes: local.bytes,
+                           details: ReplyDetails(code: local.code, source: .localZone, question: query.question, receivedAt: now))]
+        }
+        switch cache.lookup(query.key, now: now) {
+        case .fresh(let answer):
+            counters.answeredFromCache += 1
+            return [.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
+                           details: ReplyDetails(code: answer.responseCode, source: .cache, question: query.question,
+                                                 receivedAt: now))]
+        case .stale(let answer, let serveStaleUntil):
+            if let until = serveStaleUntil, now < until {
+                // Upstreams failed for this name moments ago: answer at once and
+                // refresh in the background (RFC 8767 4, failure recheck timer).
+                var actions = [staleReply(answer, for: Waiter(client: client, query: query, receivedAt: now), now: now)]
+                if inFlight[query.key] == nil, attempts.count < configuration.maximumInFlight {
+                    actions += startAttempt(for: query, waiters: [], now: now)
+                }
+                return actions
+            }
+            return forward(query, from: client, now: now)
+        case .miss:
+            return forward(query, from: client, now: now)
+        }
+    }
+
+    private func forward(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
+        let waiter = Waiter(client: client, query: query, receivedAt: now)
+        if let token = inFlight[query.key], attempts[token] != nil {
+            guard attempts[token]!.waiters.count < Self.maximumWaitersPerKey else {
+                return [serverFailure(for: waiter)]
+            }
+            attempts[token]!.waiters.append(waiter)
+            counters.coalesced += 1
+            return []
+        }
+        guard attempts.count < configuration.maximumInFlight else {
+            counters.overloaded += 1
+            return [serverFailure(for: waiter)]
+        }
+        return startAttempt(for: query, waiters: [waiter], now: now)
+    }
+}

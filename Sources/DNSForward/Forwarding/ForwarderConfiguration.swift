@@ -1,0 +1,32 @@
+/// Settings of the answering path.
+public struct ForwarderConfiguration: Sendable {
+    /// Upstream names for logs; the I/O layer maps indices to addresses.
+    public var upstreamNames: [String]
+    /// How long to wait for one upstream before trying the next.
+    public var upstreamTimeout: Duration
+    /// Upstream queries outstanding at once; past this, new misses get SERVFAIL
+    /// instead of exhausting descriptors.
+    public var maximumInFlight: Int
+    public var upstreamPolicy: UpstreamPolicy
+    /// Consecutive failures that mark an upstream down.
+    public var upstreamDownAfter: Int
+    /// How often a down upstream is probed.
+    public var upstreamProbeInterval: Duration
+    public var cache: CacheConfiguration
+    /// Largest UDP reply sent whatever the client advertises: one unfragmented
+    /// packet on common paths (DNS flag day 2020).
+    public var maximumUDPReply = 1232
+
+    public init(upstreamNames: [String], upstreamTimeout: Duration = .seconds(2), maximumInFlight: Int = 4096,
+                upstreamPolicy: UpstreamPolicy = .fastest, upstreamDownAfter: Int = 3,
+                upstreamProbeInterval: Duration = .seconds(5), cache: CacheConfiguration = CacheConfiguration()) {
+        precondition(!upstreamNames.isEmpty, "at least one upstream")
+        self.upstreamNames = upstreamNames
+        self.upstreamTimeout = upstreamTimeout
+        self.maximumInFlight = maximumInFlight
+        self.upstreamPolicy = upstreamPolicy
+        self.upstreamDownAfter = upstreamDownAfter
+        self.upstreamProbeInterval = upstreamProbeInterval
+        self.cache = cache
+    }
+}

@@ -1,0 +1,22 @@
+/// One query for the upstream transport to send: which attempt, where, with which ID.
+///
+/// The ID travels beside the bytes so the transport can file the query under
+/// it (a shared socket matches replies by ID) without reading the wire again.
+public struct UpstreamRequest: Sendable {
+    /// The attempt's token: replies, failures and the close come back with it.
+    public let token: UInt64
+    /// Index of the upstream in the configuration.
+    public let upstream: Int
+    /// The query's ID, the first two bytes of `bytes`.
+    public let id: UInt16
+    public let bytes: [UInt8]
+    public let transport: Transport
+
+    public init(token: UInt64, upstream: Int, id: UInt16, bytes: [UInt8], transport: Transport) {
+        self.token = token
+        self.upstream = upstream
+        self.id = id
+        self.bytes = bytes
+        self.transport = transport
+    }
+}

@@ -1,0 +1,9 @@
+/// One upstream's health as the selector sees it, for stats.
+public struct UpstreamHealth: Sendable {
+    public let name: String
+    public let isDown: Bool
+    public let queries: Int
+    public let failures: Int
+    public let smoothedRTT: Duration?
+    public let latency: LatencyHistogram
+}

@@ -1,0 +1,81 @@
+/// Responses the daemon originates itself: errors, refusals and truncated
+/// replies. Built from the query's own wire question, so they cost no parse.
+public enum ResponseBuilder {
+    /// EDNS buffer size we advertise (DNS flag day 2020): what fits one packet
+    /// on any common path without fragmentation.
+    public static let advertisedUDPSize: UInt16 = 1232
+
+    /// Header only: ID, opcode and RD copied from the query, QR set, no sections.
+    /// For queries too broken to echo a question from (RFC 1035 4.1.1).
+    public static func headerOnly(for query: DNSHeader, code: DNSResponseCode) -> [UInt8] {
+        DNSHeader(id: query.id, flags: query.flags.intersection(.rd).union(.qr), opcode: query.opcode,
+                  responseCode: code).bytes
+    }
+
+    /// Header + question (+ OPT when the client used EDNS, RFC 6891 7) and no records.
+    public static func response(id: UInt16, flags queryFlags: HeaderFlags, question: DNSQuestion, code: DNSResponseCode,
+                                withOPT: Bool, dnssecOK: Bool, truncated: Bool = false,
+                                recursionAvailable: Bool = true) -> [UInt8] {
+        // QR set; RD and CD copied.
+        var flags = queryFlags.intersection([.rd, .cd]).union(.qr)
+        if recursionAvailable { flags.insert(.ra) }
+        if truncated { flags.insert(.tc) }
+        var wire = DNSHeader(id: id, flags: flags, responseCode: code, questionCount: 1,
+                             additionalCount: withOPT ? 1 : 0).bytes
+        wire += question.wire
+        if withOPT { wire += opt(extendedCode: code.extendedBits, dnssecOK: dnssecOK) }
+        return wire
+    }
+
+    /// An OPT record advertising our UDP size (RFC 6891 6.1.2).
+    static func opt(extendedCode: UInt8 = 0, dnssecOK: Bool) -> [UInt8] {
+        OPTRecord.bytes(udpSize: advertisedUDPSize, extendedCode: extendedCode, dnssecOK: dnssecOK)
+    }
+
+    public static func serverFailure(for query: ClientQuery) -> [UInt8] {
+        response(id: query.id, flags: query.requestFlags, question: query.question, code: .serverFailure,
+                 withOPT: query.hasEDNS, dnssecOK: query.dnssecOK)
+    }
+
+    static func badVersion(id: UInt16, flags: HeaderFlags, question: DNSQuestion) -> [UInt8] {
+        response(id: id, flags: flags, question: question, code: .badVersion, withOPT: true, dnssecOK: false)
+    }
+
+    /// A reply cut to header + question with TC set, for a client whose buffer
+    /// the full one does not fit (RFC 2181 9): the client retries over TCP.
+    public static func truncated(replyHeader: DNSHeader, for query: ClientQuery) -> [UInt8] {
+        var wire = response(id: query.id, flags: query.requestFlags, question: query.question,
+                            code: replyHeader.responseCode, withOPT: query.hasEDNS, dnssecOK: query.dnssecOK,
+                            truncated: true, recursionAvailable: replyHeader.flags.contains(.ra))
+        // Keep AA and AD as the full reply had them.
+        wire.withUnsafeMutableBytes { wire in
+            DNSHeader.rewriteFlags(in: wire, removing: [], inserting: replyHeader.flags.intersection([.aa, .ad]))
+        }
+        return wire
+    }
+
+    /// The reply cut down to header + question with TC set, keeping its OPT
+    /// record as it was. Nil when the reply's records do not parse.
+    public static func truncated(reply: [UInt8]) -> [UInt8]? {
+        reply.withUnsafeBytes { wire -> [UInt8]? in
+            guard var header = DNSHeader(wire: wire), let layout = MessageLayout(wire: wire) else { return nil }
+            let opt = layout.optRange.map { Array(wire[$0]) } ?? []
+            header.flags.insert(.tc)
+            header.questionCount = 1
+            (header.answerCount, header.authorityCount, header.additionalCount) = (0, 0, opt.isEmpty ? 0 : 1)
+            return header.bytes + wire[DNSHeader.length..<layout.questionEnd] + opt
+        }
+    }
+
+    /// REFUSED for a client we do not serve (RFC 1035 4.1.1), echoing its
+    /// question; nil when the datagram gets no answer at all (not a query).
+    public static func refusal(forQuery wire: UnsafeRawBufferPointer) -> [UInt8]? {
+        switch ClientQueryParser.classify(wire) {
+        case .drop: return nil
+        case .respond(let bytes, _, _): return bytes
+        case .answer(let query):
+            return response(id: query.id, flags: query.requestFlags, question: query.question, code: .refused,
+                            withOPT: query.hasEDNS, dnssecOK: query.dnssecOK, recursionAvailable: false)
+        }
+    }
+}
