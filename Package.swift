@@ -58,7 +58,7 @@ let package = Package(
         // `ip` once per command, never per packet: no hot-path flags.
         .target(
             name: "GatewaySetup",
-            dependencies: ["RawUDP"]
+            dependencies: ["RawUDP", "DNSForward"]
         ),
         .executableTarget(
             name: "tproxy-dns",
@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSForward", "RawUDP"]),
-        .testTarget(name: "GatewaySetupTests", dependencies: ["GatewaySetup"]),
+        .testTarget(name: "GatewaySetupTests", dependencies: ["GatewaySetup", "DNSForward"]),
         .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns", "DNSServer"]),
     ],
     swiftLanguageModes: [.v6]
