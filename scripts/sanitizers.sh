@@ -20,7 +20,7 @@
 #
 # Leaks (ASan on Linux includes LSan), suppressed narrowly in the generated file below:
 # - ldns 1.8.3 leaks the records parsed before a zone syntax error (zone.c frees its partial
-#   zone shallowly; Sources/DNSForward/ZoneFileReader.swift documents it), and the zone
+#   zone shallowly; Sources/DNSForward/Zones/ZoneFileReader.swift documents it), and the zone
 #   tests load broken files on purpose. Matching ldns_zone_new_frm_fp_l needs whole stacks,
 #   and libldns has no frame pointers: hence fast_unwind_on_malloc=0.
 # - XCTest's runner keeps its suite objects until exit (this package's tests are
