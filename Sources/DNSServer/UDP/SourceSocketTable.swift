@@ -13,8 +13,6 @@ final class SourceSocketTable {
     /// Called with each new socket, to read queries from it too.
     var opened: ((TransparentUDPReceiver) throws -> Void)?
 
-    var count: Int { sockets.count }
-
     func socket(for source: IPEndpoint) throws -> TransparentUDPReceiver {
         if let socket = sockets[source] { return socket }
         guard sockets.count < Self.maximumSockets else { throw SourceSocketError.tooMany(Self.maximumSockets) }
