@@ -63,12 +63,18 @@ public final class Daemon {
         if let path = configuration.controlPath {
             let service = ControlService(handler: ControlRequestHandler(target: self, logger: logger),
                                          readBuffer: primary.readBuffer)
-            primary.control = try StreamServer(listener: UnixStreamListener(path: path), service: service, loop: loop,
+            let listener = try ListenerOpenError.naming("--control", path) { () throws(SystemCallError) in
+                try UnixStreamListener(path: path)
+            }
+            primary.control = try StreamServer(listener: listener, service: service, loop: loop,
                                                maximumConnections: ControlService.maximumConnections, reserve: reserve,
                                                warnings: primary.warnings)
         }
         if let endpoint = configuration.metricsEndpoint {
-            primary.metrics = try StreamServer(listener: TCPListener(endpoint: endpoint),
+            let listener = try ListenerOpenError.naming("--metrics", endpoint.description) { () throws(SystemCallError) in
+                try TCPListener(endpoint: endpoint)
+            }
+            primary.metrics = try StreamServer(listener: listener,
                                                service: MetricsService(target: self, readBuffer: primary.readBuffer),
                                                loop: loop, maximumConnections: configuration.metricsMaximumConnections,
                                                reserve: reserve, warnings: primary.warnings)

@@ -23,8 +23,8 @@ enum StatsTable {
             section("transport", [
                 ("tcp connections", "\(stats.transport.tcpConnections)"),
                 ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),
-                ("tcp evicted (waiting)", "\(stats.transport.tcpEvicted ?? 0)"),
-                ("metrics/control refused", "\(stats.transport.streamRefused ?? 0)"),
+                ("tcp evicted (full)", "\(stats.transport.tcpEvicted ?? 0)"),
+                ("metrics/ctl refused", "\(stats.transport.streamRefused ?? 0)"),
                 ("accept pauses (fds)", "\(stats.transport.acceptPauses ?? 0)"),
                 ("reply send failures", "\(stats.transport.replySendFailures)"),
                 ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
