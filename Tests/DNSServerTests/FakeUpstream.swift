@@ -75,6 +75,11 @@ final class LoopbackTCPClient {
         _ = Glibc.send(fd, bytes, bytes.count, 0)
     }
 
+    /// Bytes as they are: a partial frame, a byte at a time.
+    func send(raw bytes: [UInt8]) {
+        _ = Glibc.send(fd, bytes, bytes.count, 0)
+    }
+
     /// What has arrived so far without waiting; nil at EOF (the server closed).
     func receiveAvailable() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -92,4 +97,21 @@ func boundPort(of descriptor: Int32) -> UInt16 {
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
     }
     return UInt16(bigEndian: local.sin6_port) // sin_port and sin6_port share their offset
+}
+
+/// A test bench that turns a real loop until a condition holds (2 s at most).
+protocol LoopBench {
+    func run(until done: () -> Bool) throws
+}
+
+extension LoopBench {
+    /// Turns the loop until the server has closed `client`; false if it never did.
+    func waitUntilClosed(_ client: LoopbackTCPClient) throws -> Bool {
+        var closed = false
+        try run {
+            closed = client.receiveAvailable() == nil
+            return closed
+        }
+        return closed
+    }
 }

@@ -22,6 +22,9 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_refused_total 2\n"))
         #expect(text.contains("tproxy_dns_original_destination_queries_total{destination=\"203.0.113.53\"} 6\n"))
         #expect(text.contains("# TYPE tproxy_dns_cache_entries gauge\n"))
+        #expect(text.contains("tproxy_dns_connections_closed_total{reason=\"tcp_evicted\"} 0\n"),
+                "a daemon without the counter shows 0")
+        #expect(text.contains("tproxy_dns_accept_pauses_total 0\n"))
         // Every sample line is NAME[{labels}] VALUE.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count == 2, "\(line)")

@@ -7,7 +7,7 @@ import Testing
 
 /// A primary loop's TCP side without root: a loopback listener, the real
 /// pipeline, forwarder and transport, and a fake upstream on loopback UDP.
-private final class TCPLab {
+final class TCPLab: LoopBench {
     let loop: EventLoop
     let upstream: FakeUpstream
     let pipeline: QueryPipeline
@@ -15,7 +15,7 @@ private final class TCPLab {
     let port: UInt16
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
 
-    init(maximumConnections: Int = 8, maximumOutstanding: Int = 64) throws {
+    init(limits: TCPFrontEnd.Limits = .init(maximumConnections: 8, maximumOutstanding: 64, idleTimeout: .seconds(10))) throws {
         loop = try EventLoop()
         upstream = try FakeUpstream(type: Int32(SOCK_DGRAM.rawValue))
         let logger = Logger(label: "test")
@@ -24,17 +24,16 @@ private final class TCPLab {
         let transport = UpstreamTransport(upstreams: [upstream.endpoint], socketsPerUpstream: 1, queriesPerSocket: 100,
                                           loop: loop, readBuffer: buffer, logger: logger)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport,
-                                 udpReplies: try UDPReplySender(path: .socketPerSource, sourceSockets: nil, logger: logger),
+                                 udpReplies: try UDPReplySender(path: .socketPerSource, sourceSockets: nil,
+                                                                                warnings: RateLimitedLogger(logger: logger)),
                                  answers: AnswerRecorder(queryLog: nil, upstreamNames: ["\(upstream.endpoint)"], logger: logger),
                                  admission: ClientAdmission(allowed: [IPPrefix("127.0.0.0/8")!], refusedAction: .refuse,
                                                             rateLimit: nil))
         transport.receiver = pipeline
         let listener = try TCPListener(endpoint: IPEndpoint("127.0.0.1:0", defaultPort: 0)!)
         port = boundPort(of: listener.socket.rawValue)
-        tcp = try TCPFrontEnd(listener: listener, loop: loop, pipeline: pipeline,
-                              limits: .init(maximumConnections: maximumConnections, maximumOutstanding: maximumOutstanding,
-                                            idleTimeout: .seconds(10)),
-                              readBuffer: buffer, logger: logger)
+        tcp = try TCPFrontEnd(listener: listener, loop: loop, pipeline: pipeline, limits: limits, readBuffer: buffer,
+                              warnings: RateLimitedLogger(logger: logger))
     }
 
     deinit { buffer.deallocate() }
@@ -46,6 +45,12 @@ private final class TCPLab {
             try loop.turn(timeoutMilliseconds: 20)
             pipeline.endRound(now: .now)
         }
+    }
+
+    /// Turns the loop for `duration`, whatever happens.
+    func run(for duration: Duration) throws {
+        let end = ContinuousClock.now + duration
+        try run { ContinuousClock.now >= end }
     }
 
     /// Answers every query the fake upstream has received (none waiting: returns at once).
@@ -83,29 +88,21 @@ struct TCPFrontEndTests {
         let lab = try TCPLab()
         let client = try LoopbackTCPClient(port: lab.port)
         client.send(framed: TestMessages.reply(to: TestMessages.query(id: 1, name: "x.example.test")))
-        var closed = false
-        try lab.run {
-            closed = client.receiveAvailable() == nil
-            return closed
-        }
-        #expect(closed)
+        #expect(try lab.waitUntilClosed(client))
         #expect(lab.tcp.connectionCount == 0)
         #expect(lab.pipeline.forwarder.counters.queries == 0)
     }
 
-    @Test func connectionsOverTheCapAreClosedAndCounted() throws {
-        let lab = try TCPLab(maximumConnections: 1)
+    @Test func aFullTableEvictsTheIdleConnectionForTheNewOne() throws {
+        let lab = try TCPLab(limits: .init(maximumConnections: 1, maximumOutstanding: 64, idleTimeout: .seconds(10)))
         let first = try LoopbackTCPClient(port: lab.port)
         try lab.run { lab.tcp.connectionCount == 1 }
         let second = try LoopbackTCPClient(port: lab.port)
-        var closed = false
-        try lab.run {
-            closed = second.receiveAvailable() == nil
-            return closed
-        }
-        #expect(closed)
-        #expect(lab.tcp.rejectedConnections == 1)
-        #expect(first.receiveAvailable() == [], "the first stays open")
+        #expect(try lab.waitUntilClosed(first), "the idle first connection made room")
+        #expect(lab.tcp.evictedConnections == 1)
+        #expect(lab.tcp.rejectedConnections == 0)
+        #expect(second.receiveAvailable() == [], "the newcomer stays open")
+        #expect(lab.tcp.connectionCount == 1)
     }
 
     @Test func idleConnectionsAreClosedByTheServer() throws {

@@ -34,6 +34,7 @@ struct WorkerStatsTests {
         #expect(merged.answers.serverFailures == 2)
         #expect(merged.inFlight == 2)
         #expect(merged.transport.replySendFailures == 2)
+        #expect(merged.transport.tcpEvicted == nil, "absent in both: stays absent")
         #expect(merged.admission.refused == 3)
         #expect(merged.responseCodes == ["NOERROR": 13, "NXDOMAIN": 1])
         #expect(merged.queriesByWorker == [10, 5])

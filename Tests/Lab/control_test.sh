@@ -85,6 +85,25 @@ main() {
     expect_eq "no socket: exit 2" "$rc" 2
     expect_match "no socket: says what to do" "$out" 'is `tproxy-dns serve` running'
 
+    echo "# control socket directory and path (issue 15)"
+    local shared=$LAB_RUN/shared
+    mkdir -m 0777 "$shared" && chown 65534:65534 "$shared"
+    rc=0
+    out=$(lab_exec gw "$BIN" serve --port 5397 --upstream "$LAB_UPSTREAM_V4" --control "$shared/control.sock" 2>&1) || rc=$?
+    t_note "$out"
+    expect_eq "another user's world-writable directory: start-up refused (exit 1)" "$rc" 1
+    expect_match "  the error names --control and the directory's owner" "$out" \
+        "^tproxy-dns: --control $shared/control\.sock: directory $shared is owned by uid 65534, not root or this user"
+    check "  and suggests no --port" test "${out/--port/}" == "$out"
+    expect_eq "  no socket was created there" "$(find "$shared" -mindepth 1 | wc -l)" 0
+    rc=0
+    out=$(lab_exec gw "$BIN" serve --port 5397 --upstream "$LAB_UPSTREAM_V4" --control "$LAB_CONTROL" 2>&1) || rc=$?
+    t_note "$out"
+    expect_eq "control path of a running daemon: start-up refused (exit 1)" "$rc" 1
+    expect_match "  the error names --control, not --port" "$out" \
+        "^tproxy-dns: --control $LAB_CONTROL: another daemon answers on this control socket"
+    check "  the running daemon keeps its socket" cli cache stats
+
     echo "# query log"
     dig_client "@$DECOY6" printer.lan A >/dev/null
     wait_until 3 grep -q 'name=printer\.lan\.' "$LAB_RUN/query.log"

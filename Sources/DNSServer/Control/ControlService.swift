@@ -4,10 +4,14 @@ import RawUDP
 
 /// The control socket's protocol on a `StreamServer`: read one request line,
 /// write what `ControlRequestHandler` answers (a dump in chunks as the socket
-/// drains), close. A CLI that connects and never asks is let go after a minute.
+/// drains), close. A client that connects and does not ask within
+/// `requestDeadline` is let go; any connection after a minute.
 final class ControlService: StreamService {
     static let requestLineLimit = 64 * 1024
     static let connectionLifetime = Duration.seconds(60)
+    /// Connections open at once: the socket is 0600, so only the daemon's own
+    /// user (an operator's CLI, a monitoring script) connects; a few are plenty.
+    static let maximumConnections = 8
     /// Output queued on one connection before a dump waits for the socket to drain.
     static let outputHighWater = 256 * 1024
 
@@ -29,7 +33,9 @@ final class ControlService: StreamService {
     func descriptor(of socket: UnixStreamSocket) -> Int32 { socket.socket.rawValue }
 
     func hasExpired(_ connection: ControlConnection, now: ContinuousClock.Instant) -> Bool {
-        connection.openedAt.duration(to: now) >= Self.connectionLifetime
+        let age = connection.openedAt.duration(to: now)
+        // `closeWhenFlushed` is set once the request line (or an error) is in.
+        return age >= (connection.closeWhenFlushed ? Self.connectionLifetime : Self.requestDeadline)
     }
 
     func progress(_ connection: ControlConnection, event: EventPoller.Event) -> StreamProgress {

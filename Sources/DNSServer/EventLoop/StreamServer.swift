@@ -1,4 +1,3 @@
-import Logging
 import RawUDP
 
 /// A listening socket the loop accepts from: TCP (metrics) or Unix (control).
@@ -35,35 +34,49 @@ protocol StreamService: AnyObject {
     func open(_ socket: Listener.Accepted, now: ContinuousClock.Instant) -> Connection
     func descriptor(of socket: Listener.Accepted) -> Int32
     func progress(_ connection: Connection, event: EventPoller.Event) -> StreamProgress
-    /// Connections past their time are closed by the idle sweep.
+    /// Connections past their time are closed by the idle sweep (once a second).
     func hasExpired(_ connection: Connection, now: ContinuousClock.Instant) -> Bool
 }
 
-/// A listener and its connections on one loop: accepts (bounded per wake-up),
-/// registers, hands events to the service, closes what it lets go.
+extension StreamService {
+    /// From accept to a complete request: a client that connects and trickles
+    /// or sends nothing holds a connection slot this long at most.
+    static var requestDeadline: Duration { .seconds(5) }
+}
+
+/// A listener and its connections on one loop: accepts (bounded per wake-up,
+/// at most `maximumConnections` open, never into the descriptor reserve),
+/// registers, hands events to the service, closes what it lets go and what
+/// the service says has run out of time.
 final class StreamServer<Service: StreamService>: EventHandler {
     private let listener: Service.Listener
     private let service: Service
     private let loop: EventLoop
-    private let logger: Logger
-    private var listenerRegistration: LoopRegistration?
+    let acceptor: ListenerAcceptor
+    /// Past it a new connection is closed at once (counted in `refusedConnections`).
+    var maximumConnections: Int
     private var connections: [LoopRegistration: Service.Connection] = [:]
+    /// Connections closed at accept: over `maximumConnections` or into the descriptor reserve.
+    private var refusedOverLimit = 0
 
-    init(listener: Service.Listener, service: Service, loop: EventLoop, logger: Logger) throws(SystemCallError) {
+    init(listener: Service.Listener, service: Service, loop: EventLoop, maximumConnections: Int,
+         reserve: DescriptorReserve, warnings: RateLimitedLogger) throws(SystemCallError) {
         self.listener = listener
         self.service = service
         self.loop = loop
-        self.logger = logger
-        listenerRegistration = try loop.register(listener.descriptor, handler: self)
+        self.maximumConnections = maximumConnections
+        acceptor = ListenerAcceptor(name: service.name, loop: loop, reserve: reserve, warnings: warnings)
+        acceptor.registration = try loop.register(listener.descriptor, handler: self)
     }
 
     var connectionCount: Int { connections.count }
 
+    var refusedConnections: Int { refusedOverLimit + acceptor.refusedForReserve }
+
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
-        if registration == listenerRegistration {
-            acceptQueued(limit: 16, accept: listener.acceptNext, failed: { error in
-                logger.warning("accepting a \(service.name) connection failed", metadata: ["error": "\(error)"])
-            }, take: adopt)
+        if registration == acceptor.registration {
+            acceptor.acceptQueued(limit: 16, now: .now, accept: listener.acceptNext, descriptor: service.descriptor,
+                                  take: adopt)
             return
         }
         guard let connection = connections[registration] else { return }
@@ -74,6 +87,7 @@ final class StreamServer<Service: StreamService>: EventHandler {
         }
     }
 
+    /// The idle sweep: closes connections past their time.
     func closeIdle(now: ContinuousClock.Instant) {
         for (registration, connection) in connections where service.hasExpired(connection, now: now) {
             close(registration)
@@ -85,6 +99,11 @@ final class StreamServer<Service: StreamService>: EventHandler {
     }
 
     private func adopt(_ socket: Service.Listener.Accepted) {
+        // Dropping the socket closes it; the deadline frees a slot within seconds.
+        guard connections.count < maximumConnections else {
+            refusedOverLimit += 1
+            return
+        }
         guard let registration = try? loop.register(service.descriptor(of: socket), handler: self) else { return }
         connections[registration] = service.open(socket, now: .now)
     }

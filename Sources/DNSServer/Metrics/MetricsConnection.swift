@@ -7,12 +7,14 @@ final class MetricsConnection {
     static let requestLimit = 16_384
 
     let stream: StreamSocket
+    let openedAt: ContinuousClock.Instant
     var request: [UInt8] = []
     private var output = OutgoingBytes()
     private(set) var answered = false
 
-    init(stream: StreamSocket) {
+    init(stream: StreamSocket, now: ContinuousClock.Instant) {
         self.stream = stream
+        openedAt = now
     }
 
     /// The request line once the head (up to the blank line) has arrived.

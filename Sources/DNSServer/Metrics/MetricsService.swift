@@ -3,7 +3,11 @@ import RawUDP
 
 /// The Prometheus endpoint's protocol on a `StreamServer`: plain HTTP, one
 /// short connection per scrape, `GET /metrics` rendered from the daemon's stats.
+/// The request must arrive within `requestDeadline` of accept and the answer
+/// be read within `connectionLifetime`: the port may face the whole LAN.
 final class MetricsService: StreamService {
+    static let connectionLifetime = Duration.seconds(30)
+
     typealias Listener = TCPListener
 
     let name = "metrics"
@@ -16,13 +20,15 @@ final class MetricsService: StreamService {
     }
 
     func open(_ socket: StreamSocket, now: ContinuousClock.Instant) -> MetricsConnection {
-        MetricsConnection(stream: socket)
+        MetricsConnection(stream: socket, now: now)
     }
 
     func descriptor(of socket: StreamSocket) -> Int32 { socket.socket.rawValue }
 
-    // Scrapes are short; a connection is closed once answered (issue 15 bounds idle ones).
-    func hasExpired(_ connection: MetricsConnection, now: ContinuousClock.Instant) -> Bool { false }
+    func hasExpired(_ connection: MetricsConnection, now: ContinuousClock.Instant) -> Bool {
+        let age = connection.openedAt.duration(to: now)
+        return age >= (connection.answered ? Self.connectionLifetime : Self.requestDeadline)
+    }
 
     /// The HTTP response to a request line.
     func response(to requestLine: String) -> [UInt8] {

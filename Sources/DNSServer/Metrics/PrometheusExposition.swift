@@ -47,6 +47,14 @@ struct PrometheusExposition {
         out.metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",
                    [([:], Double(transport.replySendFailures))])
         out.metric("tproxy_dns_tcp_connections", "gauge", "Client TCP connections open.", [([:], Double(transport.tcpConnections))])
+        out.metric("tproxy_dns_connections_closed_total", "counter",
+                   "Connections closed by the daemon's limits: TCP refused at accept or evicted, metrics/control refused.", [
+                       (["reason": "tcp_refused"], Double(transport.tcpRejected)),
+                       (["reason": "tcp_evicted"], Double(transport.tcpEvicted ?? 0)),
+                       (["reason": "stream_refused"], Double(transport.streamRefused ?? 0)),
+                   ])
+        out.metric("tproxy_dns_accept_pauses_total", "counter", "Times a listener stopped accepting for want of descriptors.",
+                   [([:], Double(transport.acceptPauses ?? 0))])
         out.metric("tproxy_dns_query_log_dropped_total", "counter", "Query log lines dropped because the writer fell behind.",
                    [([:], Double(stats.queryLog.dropped))])
         out.metric("tproxy_dns_uptime_seconds", "gauge", "Seconds since start.", [([:], Double(stats.uptimeSeconds))])

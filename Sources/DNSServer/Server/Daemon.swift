@@ -33,15 +33,16 @@ public final class Daemon {
         let cache = DNSCache(configuration: configuration.forwarder.cache, shards: configuration.workers > 1 ? 16 : 1)
         primary = try ServerLoop(configuration: configuration, localZones: localZones, cache: cache,
                                  queryLog: queryLog, role: .primary, logger: logger)
-        try attachPrimaryHandlers(configuration)
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
+        let reserve = DescriptorReserve(limit: Int(clamping: fileLimit))
+        try attachPrimaryHandlers(configuration, reserve: reserve)
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(primary.udp.receiver.isDualStack)",
             "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
             "upstream_policy": "\(configuration.forwarder.upstreamPolicy)",
             "cache_size": "\(configuration.forwarder.cache.capacity)",
             "zones": "\(localZones.zoneNames.joined(separator: " "))",
-            "open_file_limit": "\(fileLimit)",
+            "open_file_limit": "\(fileLimit)", "descriptors_reserved": "\(reserve.reserve)",
             "control": "\(configuration.controlPath ?? "off")", "query_log": "\(configuration.queryLogPath ?? "off")",
             "metrics": "\(configuration.metricsEndpoint.map(\.description) ?? "off")",
             "allow": "\(configuration.admission.allowed.map(\.description).joined(separator: " "))",
@@ -49,24 +50,34 @@ public final class Daemon {
         ])
     }
 
-    private func attachPrimaryHandlers(_ configuration: DaemonConfiguration) throws {
+    /// The listeners keep `reserve` descriptors free for the upstream sockets of every loop.
+    private func attachPrimaryHandlers(_ configuration: DaemonConfiguration, reserve: DescriptorReserve) throws {
         let loop = primary.eventLoop
         try signals.register(on: loop) { [unowned self] signal in received(signal) }
         primary.tcp = try TCPFrontEnd(
             listener: TCPListener(port: configuration.port, transparent: true), loop: loop, pipeline: primary.pipeline,
             limits: .init(maximumConnections: configuration.tcpMaximumConnections,
-                          maximumOutstanding: configuration.tcpMaximumOutstanding, idleTimeout: configuration.tcpIdleTimeout),
-            readBuffer: primary.readBuffer, logger: logger)
+                          maximumOutstanding: configuration.tcpMaximumOutstanding, idleTimeout: configuration.tcpIdleTimeout,
+                          messageTimeout: configuration.tcpMessageTimeout, maximumPerClient: configuration.tcpMaximumPerClient),
+            readBuffer: primary.readBuffer, reserve: reserve, warnings: primary.warnings)
         if let path = configuration.controlPath {
             let service = ControlService(handler: ControlRequestHandler(target: self, logger: logger),
                                          readBuffer: primary.readBuffer)
-            primary.control = try StreamServer(listener: UnixStreamListener(path: path), service: service, loop: loop,
-                                               logger: logger)
+            let listener = try ListenerOpenError.naming("--control", path) { () throws(SystemCallError) in
+                try UnixStreamListener(path: path)
+            }
+            primary.control = try StreamServer(listener: listener, service: service, loop: loop,
+                                               maximumConnections: ControlService.maximumConnections, reserve: reserve,
+                                               warnings: primary.warnings)
         }
         if let endpoint = configuration.metricsEndpoint {
-            primary.metrics = try StreamServer(listener: TCPListener(endpoint: endpoint),
+            let listener = try ListenerOpenError.naming("--metrics", endpoint.description) { () throws(SystemCallError) in
+                try TCPListener(endpoint: endpoint)
+            }
+            primary.metrics = try StreamServer(listener: listener,
                                                service: MetricsService(target: self, readBuffer: primary.readBuffer),
-                                               loop: loop, logger: logger)
+                                               loop: loop, maximumConnections: configuration.metricsMaximumConnections,
+                                               reserve: reserve, warnings: primary.warnings)
         }
     }
 

@@ -19,6 +19,12 @@ public struct DaemonConfiguration: Sendable {
     public var tcpMaximumConnections = 512
     /// Pipelined queries one TCP connection may have open before we stop reading it.
     public var tcpMaximumOutstanding = 64
+    /// From the first byte of a TCP message to its last (`--tcp-message-timeout`).
+    public var tcpMessageTimeout: Duration = .seconds(2)
+    /// TCP connections one client address may hold (`--tcp-max-per-client`).
+    public var tcpMaximumPerClient = 8
+    /// Metrics connections open at once (`--metrics-max-connections`).
+    public var metricsMaximumConnections = 16
     /// Where local zones were loaded from, for reloads.
     public var zonesDirectory: String?
     /// The control socket; nil turns it off.

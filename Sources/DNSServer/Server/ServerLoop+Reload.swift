@@ -26,9 +26,16 @@ extension ServerLoop {
         applied.zonesDirectory = new.zonesDirectory
         applied.tcpIdleTimeout = new.tcpIdleTimeout
         applied.tcpMaximumOutstanding = new.tcpMaximumOutstanding
+        // Applied by SIGHUP: the slow-client limits and the metrics cap (for new connections).
+        applied.tcpMessageTimeout = new.tcpMessageTimeout
+        applied.tcpMaximumPerClient = new.tcpMaximumPerClient
+        applied.metricsMaximumConnections = new.metricsMaximumConnections
         configuration = applied
         tcp?.limits.idleTimeout = applied.tcpIdleTimeout
         tcp?.limits.maximumOutstanding = applied.tcpMaximumOutstanding
+        tcp?.limits.messageTimeout = applied.tcpMessageTimeout
+        tcp?.limits.maximumPerClient = applied.tcpMaximumPerClient
+        metrics?.maximumConnections = applied.metricsMaximumConnections
         return needsRestart
     }
 }

@@ -32,12 +32,20 @@ extension ServerLoop {
             originalDestinations: pipeline.destinations.ranked.map { .init(address: $0.address, queries: $0.queries) },
             transport: .init(tcpConnections: tcp?.connectionCount ?? 0, tcpRejected: tcp?.rejectedConnections ?? 0,
                              replySendFailures: pipeline.udpReplies.sendFailures, receiveDropsTruncated: drops.truncated,
-                             receiveDropsNoOriginalDestination: drops.missingOriginalDestination),
+                             receiveDropsNoOriginalDestination: drops.missingOriginalDestination,
+                             tcpEvicted: tcp?.evictedConnections ?? 0,
+                             streamRefused: (control?.refusedConnections ?? 0) + (metrics?.refusedConnections ?? 0),
+                             acceptPauses: acceptPauses),
             queryLog: .init(enabled: log != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
             zones: forwarder.localZones.zoneNames,
             responseCodes: Dictionary(uniqueKeysWithValues: pipeline.answers.responseCodes.byCode.map { ($0.key.description, $0.value) }),
             admission: .init(refused: pipeline.admission.counters.refused, ignored: pipeline.admission.counters.ignored,
                              rateLimited: pipeline.admission.counters.rateLimited),
             queriesByWorker: [answers.queries])
+    }
+
+    /// Pauses of every listener on this loop (none on a worker).
+    private var acceptPauses: Int {
+        (tcp?.acceptor.pauses ?? 0) + (control?.acceptor.pauses ?? 0) + (metrics?.acceptor.pauses ?? 0)
     }
 }

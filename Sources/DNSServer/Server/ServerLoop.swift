@@ -30,12 +30,15 @@ final class ServerLoop: EventHandler {
     /// Scratch for stream reads; every reader runs on this loop's thread.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
     let logger: Logger
+    /// Warnings that can repeat per packet or per accept go through here.
+    let warnings: RateLimitedLogger
 
     init(configuration: DaemonConfiguration, localZones: LocalZones, cache: DNSCache, queryLog: QueryLog?,
          role: Role, logger: Logger) throws {
         self.configuration = configuration
         self.role = role
         self.logger = logger
+        warnings = RateLimitedLogger(logger: logger)
         eventLoop = try EventLoop()
         mailbox = try LoopMailbox()
         let forwarder = Forwarder<ClientContext>(configuration: configuration.forwarder, logger: logger, cache: cache)
@@ -45,7 +48,7 @@ final class ServerLoop: EventHandler {
             queriesPerSocket: configuration.upstreamSocketQueries, loop: eventLoop, readBuffer: readBuffer, logger: logger)
         let replies = try UDPReplySender(path: configuration.replyVia,
                                          sourceSockets: configuration.replyVia == .socketPerSource ? SourceSocketTable() : nil,
-                                         logger: logger)
+                                         warnings: warnings)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,
                                  answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.upstreams.map(\.description),
                                                          logger: logger),
@@ -55,7 +58,7 @@ final class ServerLoop: EventHandler {
         // primary's TCP listener binds the same port without it, so a second
         // daemon on that port still fails with EADDRINUSE.
         let receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: configuration.workers > 1)
-        udp = try UDPFrontEnd(receiver: receiver, pipeline: pipeline, loop: eventLoop, logger: logger)
+        udp = try UDPFrontEnd(receiver: receiver, pipeline: pipeline, loop: eventLoop, warnings: warnings)
         _ = try eventLoop.register(mailbox.wake.descriptor.rawValue, handler: self)
     }
 
@@ -68,10 +71,13 @@ final class ServerLoop: EventHandler {
             try eventLoop.turn(timeoutMilliseconds: waitTimeout())
             let now = ContinuousClock.now
             pipeline.endRound(now: now)
+            forEachAcceptor { $0.resumeIfDue(now: now) }
             if lastIdleSweep.duration(to: now) >= .seconds(1) {
                 lastIdleSweep = now
                 tcp?.closeIdle(now: now)
                 control?.closeIdle(now: now)
+                metrics?.closeIdle(now: now)
+                warnings.flushSuppressed(now: now)
             }
         }
         pipeline.udpReplies.flush()
@@ -96,8 +102,18 @@ final class ServerLoop: EventHandler {
         (tcp?.connectionCount ?? 0) > 0 || (control?.connectionCount ?? 0) > 0 || (metrics?.connectionCount ?? 0) > 0
     }
 
+    /// The primary's listeners (none on a worker); no array built on the per-round path.
+    private func forEachAcceptor(_ body: (ListenerAcceptor) -> Void) {
+        if let tcp { body(tcp.acceptor) }
+        if let control { body(control.acceptor) }
+        if let metrics { body(metrics.acceptor) }
+    }
+
     private func waitTimeout() -> Int32 {
-        var timeout: Int32 = hasConnections ? 1000 : -1
+        // A listener paused for want of descriptors is watched again within 0.1 s of its time.
+        var paused = false
+        forEachAcceptor { paused = paused || $0.pausedUntil != nil }
+        var timeout: Int32 = paused ? 100 : hasConnections ? 1000 : -1
         if let deadline = forwarder.nextDeadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             let (seconds, attoseconds) = remaining.components

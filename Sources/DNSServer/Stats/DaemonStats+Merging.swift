@@ -15,11 +15,19 @@ extension DaemonStats {
         transport.replySendFailures += other.transport.replySendFailures
         transport.receiveDropsTruncated += other.transport.receiveDropsTruncated
         transport.receiveDropsNoOriginalDestination += other.transport.receiveDropsNoOriginalDestination
+        transport.tcpEvicted = Self.sum(transport.tcpEvicted, other.transport.tcpEvicted)
+        transport.streamRefused = Self.sum(transport.streamRefused, other.transport.streamRefused)
+        transport.acceptPauses = Self.sum(transport.acceptPauses, other.transport.acceptPauses)
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         admission.refused += other.admission.refused
         admission.ignored += other.admission.ignored
         admission.rateLimited += other.admission.rateLimited
         queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
+    }
+
+    /// Optional counts (absent in older daemons) add up as present ones.
+    private static func sum(_ a: Int?, _ b: Int?) -> Int? {
+        a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0)
     }
 
     /// Summed by address, most asked first, "other" (past a loop's capacity) last.

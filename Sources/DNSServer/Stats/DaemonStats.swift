@@ -48,6 +48,13 @@ public struct DaemonStats: Codable, Sendable {
         public var replySendFailures: Int
         public var receiveDropsTruncated: Int
         public var receiveDropsNoOriginalDestination: Int
+        // Optional so a CLI can read a daemon from before they existed.
+        /// TCP connections closed to make room for a new one (waiting longest, owing nothing).
+        public var tcpEvicted: Int?
+        /// Metrics and control connections closed at accept: over their cap or into the descriptor reserve.
+        public var streamRefused: Int?
+        /// Times a listener stopped accepting for a moment for want of descriptors.
+        public var acceptPauses: Int?
     }
 
     public struct Admission: Codable, Sendable {

@@ -13,6 +13,11 @@ final class ClientConnection {
     /// Queries read whose replies are not yet queued.
     var outstanding = 0
     var lastActivity: ContinuousClock.Instant
+    /// When the first byte of the message still incomplete arrived; nil
+    /// between messages and while we are not reading (pipelining limit).
+    /// Not moved by later bytes: a slowloris trickling one byte a second
+    /// still meets the message deadline.
+    var messageStartedAt: ContinuousClock.Instant?
     /// The client closed its side; close ours once every reply is out.
     var readClosed = false
 
@@ -29,6 +34,13 @@ final class ClientConnection {
 
     /// Nothing more will come or go: time to close.
     var isDone: Bool { readClosed && outstanding == 0 && pendingOutput == 0 }
+
+    /// Owes its client nothing (no query being answered, no reply unsent):
+    /// idle, or stalled mid-message. Only such a connection may be evicted.
+    var owesNothing: Bool { outstanding == 0 && pendingOutput == 0 }
+
+    /// How long it has kept us waiting: since its message began, or since it last did anything.
+    var waitingSince: ContinuousClock.Instant { messageStartedAt ?? lastActivity }
 
     func flush() throws(SystemCallError) {
         try output.flush(through: stream.write)

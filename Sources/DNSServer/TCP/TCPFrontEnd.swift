@@ -5,12 +5,20 @@ import RawUDP
 /// Intercepted TCP clients (TC fallback, RFC 7766): accept, read framed
 /// queries (pipelined up to a limit), hand them to the pipeline, write the
 /// framed replies back in whatever order they complete, close idle ones.
+/// Against slowloris: a message must be complete within `messageTimeout` of
+/// its first byte, one address holds `maximumPerClient` connections at most,
+/// and a full table evicts the connection that has kept us waiting longest
+/// rather than refusing the newcomer.
 final class TCPFrontEnd: EventHandler {
     struct Limits {
         var maximumConnections: Int
         /// Pipelined queries one connection may have open before we stop reading it.
         var maximumOutstanding: Int
         var idleTimeout: Duration
+        /// From a message's first byte to its last.
+        var messageTimeout = Duration.seconds(2)
+        /// Connections one client address may hold at once.
+        var maximumPerClient = 8
         /// Output a client may leave unread before it is dropped.
         var maximumPendingOutput = 1 << 20
     }
@@ -18,34 +26,42 @@ final class TCPFrontEnd: EventHandler {
     private let listener: TCPListener
     private let loop: EventLoop
     private let pipeline: QueryPipeline
-    /// Idle timeout and pipelining limit follow SIGHUP; the connection cap needs a restart.
+    /// Everything but the connection cap follows SIGHUP; the cap needs a restart.
     var limits: Limits
     private let readBuffer: UnsafeMutableRawBufferPointer
     private let logger: Logger
-    private var listenerRegistration: LoopRegistration?
-    private var connections: [UInt64: ClientConnection] = [:]
-    private var byRegistration: [LoopRegistration: UInt64] = [:]
+    private let warnings: RateLimitedLogger
+    let acceptor: ListenerAcceptor
+    private var connections = ClientConnectionTable()
     private var nextID: UInt64 = 1
+    /// New connections closed unserved: their client's share is used up, or
+    /// the table is full of connections all being answered.
     private(set) var rejectedConnections = 0
+    /// Old connections closed to make room for a new one.
+    private(set) var evictedConnections = 0
 
     init(listener: TCPListener, loop: EventLoop, pipeline: QueryPipeline, limits: Limits,
-         readBuffer: UnsafeMutableRawBufferPointer, logger: Logger) throws(SystemCallError) {
+         readBuffer: UnsafeMutableRawBufferPointer, reserve: DescriptorReserve = .unlimited,
+         warnings: RateLimitedLogger) throws(SystemCallError) {
         self.listener = listener
         self.loop = loop
         self.pipeline = pipeline
         self.limits = limits
         self.readBuffer = readBuffer
-        self.logger = logger
-        listenerRegistration = try loop.register(listener.socket.rawValue, handler: self)
+        logger = warnings.logger
+        self.warnings = warnings
+        acceptor = ListenerAcceptor(name: "TCP", loop: loop, reserve: reserve, warnings: warnings)
+        acceptor.registration = try loop.register(listener.socket.rawValue, handler: self)
         pipeline.tcpReplies = self
     }
 
     var connectionCount: Int { connections.count }
 
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
-        if registration == listenerRegistration {
-            acceptConnections()
-        } else if let id = byRegistration[registration], let connection = connections[id] {
+        if registration == acceptor.registration {
+            acceptor.acceptQueued(limit: 64, now: .now, accept: listener.accept, descriptor: { $0.socket.rawValue },
+                                  take: adopt)
+        } else if let connection = connections.connection(registeredAs: registration) {
             progress(connection, event: event)
         }
     }
@@ -79,31 +95,28 @@ final class TCPFrontEnd: EventHandler {
         }
     }
 
-    /// RFC 7766 6.2.3: idle connections are closed by the server.
+    /// The sweep (once a second): idle connections (RFC 7766 6.2.3) and
+    /// messages not complete within `messageTimeout` of their first byte.
     func closeIdle(now: ContinuousClock.Instant) {
-        for connection in Array(connections.values) where connection.lastActivity.duration(to: now) >= limits.idleTimeout {
+        for connection in connections.expired(now: now, idleTimeout: limits.idleTimeout,
+                                              messageTimeout: limits.messageTimeout) {
             close(connection)
         }
     }
 
     func closeAll() {
-        for connection in Array(connections.values) { close(connection) }
-    }
-
-    private func acceptConnections() {
-        acceptQueued(limit: 64, accept: listener.accept, failed: { error in
-            logger.warning("accepting a TCP connection failed", metadata: ["error": "\(error)"])
-        }, take: adopt)
+        for connection in connections.all { close(connection) }
     }
 
     private func adopt(_ stream: StreamSocket) {
+        let client = stream.remote.address
         // Outside --allow: no TCP service at all (closing is the TCP form of refusing).
-        guard pipeline.admission.isAllowed(stream.remote.address) else {
-            _ = pipeline.admission.admit(stream.remote.address, now: .now)
+        guard pipeline.admission.isAllowed(client) else {
+            _ = pipeline.admission.admit(client, now: .now)
             return
         }
-        guard connections.count < limits.maximumConnections else {
-            // Dropping the socket closes it: better one refused client than none served.
+        // Dropping the socket closes it.
+        guard connections.count(from: client) < limits.maximumPerClient, makeRoom() else {
             rejectedConnections += 1
             return
         }
@@ -111,13 +124,23 @@ final class TCPFrontEnd: EventHandler {
         do {
             registration = try loop.register(stream.socket.rawValue, handler: self)
         } catch {
-            logger.warning("watching a TCP connection failed", metadata: ["error": "\(error)"])
+            warnings.warning("watching a TCP connection failed", metadata: ["error": "\(error)"])
             return
         }
-        let connection = ClientConnection(id: nextID, stream: stream, registration: registration, now: .now)
+        connections.insert(ClientConnection(id: nextID, stream: stream, registration: registration, now: .now))
         nextID += 1
-        connections[connection.id] = connection
-        byRegistration[registration] = connection.id
+    }
+
+    /// A full table evicts the connection that has kept us waiting longest
+    /// (idle, or stalled mid-message): one slow client cannot lock the rest
+    /// out. False when every connection is being answered.
+    private func makeRoom() -> Bool {
+        guard connections.count >= limits.maximumConnections else { return true }
+        guard let victim = connections.evictionCandidate() else { return false }
+        logger.debug("evicting a waiting TCP client", metadata: ["client": "\(victim.stream.remote)"])
+        evictedConnections += 1
+        close(victim)
+        return true
     }
 
     private func progress(_ connection: ClientConnection, event: EventPoller.Event) {
@@ -147,6 +170,8 @@ final class TCPFrontEnd: EventHandler {
         }
         if read == 0 {
             connection.readClosed = true
+            // Nothing more can come: what is left of a message is no longer awaited.
+            connection.messageStartedAt = nil
             if connection.isDone { close(connection) }
             return
         }
@@ -155,11 +180,14 @@ final class TCPFrontEnd: EventHandler {
         submitBufferedQueries(connection, now: now)
     }
 
-    /// Hands complete queries to the pipeline while under the pipelining limit.
+    /// Hands complete queries to the pipeline while under the pipelining
+    /// limit, then starts or stops the clock on the message left incomplete.
     private func submitBufferedQueries(_ connection: ClientConnection, now: ContinuousClock.Instant) {
         let client = ClientContext.tcp(connection: connection.id, client: connection.stream.remote,
                                        originalDestination: connection.originalDestination)
+        var taken = 0
         while connection.outstanding < limits.maximumOutstanding, let message = connection.framer.nextMessage() {
+            taken += 1
             // Every query counted here gets exactly one reply; anything the
             // forwarder would drop unanswered means this is no DNS client.
             guard let header = message.withUnsafeBytes({ DNSHeader(wire: $0) }), !header.isResponse else {
@@ -172,6 +200,15 @@ final class TCPFrontEnd: EventHandler {
             connection.outstanding += 1
             message.withUnsafeBytes { pipeline.submit($0, from: client, now: now) }
             guard connections[connection.id] != nil else { return }
+        }
+        // Under the pipelining limit every complete message has been taken, so
+        // what is left is the start of the next one. Over it we stop reading:
+        // the rest may be in the kernel's buffer, and that is not the client's delay.
+        let partial = connection.framer.pendingByteCount > 0 && connection.outstanding < limits.maximumOutstanding
+        if !partial {
+            connection.messageStartedAt = nil
+        } else if taken > 0 || connection.messageStartedAt == nil {
+            connection.messageStartedAt = now
         }
     }
 
@@ -188,8 +225,7 @@ final class TCPFrontEnd: EventHandler {
     }
 
     private func close(_ connection: ClientConnection) {
-        guard connections.removeValue(forKey: connection.id) != nil else { return }
-        byRegistration[connection.registration] = nil
+        guard connections.remove(connection) else { return }
         loop.unregister(connection.registration)
     }
 }

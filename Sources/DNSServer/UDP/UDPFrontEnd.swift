@@ -9,17 +9,18 @@ import RawUDP
 final class UDPFrontEnd: EventHandler {
     let receiver: TransparentUDPReceiver
     private let pipeline: QueryPipeline
-    private let logger: Logger
+    /// Failures can repeat per packet: rate-limited.
+    private let warnings: RateLimitedLogger
     /// Socket-per-source sockets, by registration (they receive queries too).
     private var sourceSockets: [LoopRegistration: TransparentUDPReceiver] = [:]
     /// Where the cache-hit fast path writes a reply (at most --max-udp-size, 4096).
     private let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     private var receiverRegistration: LoopRegistration?
 
-    init(receiver: TransparentUDPReceiver, pipeline: QueryPipeline, loop: EventLoop, logger: Logger) throws(SystemCallError) {
+    init(receiver: TransparentUDPReceiver, pipeline: QueryPipeline, loop: EventLoop, warnings: RateLimitedLogger) throws(SystemCallError) {
         self.receiver = receiver
         self.pipeline = pipeline
-        self.logger = logger
+        self.warnings = warnings
         receiverRegistration = try loop.register(receiver.socket.rawValue, handler: self)
         pipeline.udpReplies.sourceSockets?.opened = { [unowned self] socket in
             sourceSockets[try loop.register(socket.socket.rawValue, handler: self)] = socket
@@ -54,7 +55,7 @@ final class UDPFrontEnd: EventHandler {
                 // A short batch means the queue is empty: don't spend a syscall to hear EAGAIN.
                 if count < receiver.batchSize { return }
             } catch {
-                logger.warning("receiving queries failed", metadata: ["error": "\(error)"])
+                warnings.warning("receiving queries failed", metadata: ["error": "\(error)"])
                 return
             }
         }

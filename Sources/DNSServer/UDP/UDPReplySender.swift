@@ -26,13 +26,14 @@ final class UDPReplySender {
     let sourceSockets: SourceSocketTable?
     private var queued: [QueuedReply] = []
     private(set) var sendFailures = 0
-    private let logger: Logger
+    /// Failures can repeat per packet: rate-limited.
+    private let warnings: RateLimitedLogger
 
-    init(path: DaemonConfiguration.ReplyPath, sourceSockets: SourceSocketTable?, logger: Logger) throws(SystemCallError) {
+    init(path: DaemonConfiguration.ReplyPath, sourceSockets: SourceSocketTable?, warnings: RateLimitedLogger) throws(SystemCallError) {
         self.path = path
         raw = path == .raw ? try RawReplySender() : nil
         self.sourceSockets = sourceSockets
-        self.logger = logger
+        self.warnings = warnings
     }
 
     func send(_ bytes: [UInt8], from source: IPEndpoint, to client: IPEndpoint) {
@@ -92,6 +93,6 @@ final class UDPReplySender {
 
     private func failed(client: IPEndpoint, error: any Error) {
         sendFailures += 1
-        logger.warning("sending reply failed", metadata: ["client": "\(client)", "error": "\(error)"])
+        warnings.warning("sending reply failed", metadata: ["client": "\(client)", "error": "\(error)"])
     }
 }

@@ -17,14 +17,6 @@ struct ControlOptions: ParsableArguments {
     @Flag(help: "Print JSON (one object per line) instead of a table.")
     var json = false
 
-    /// Creates the socket's parent directory if missing (as /run/tproxy-dns is after boot).
-    static func prepareDirectory(for path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        guard !directory.isEmpty else { return }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
-    }
-
     /// Sends one request and returns the reply lines, ending at `done` or `error`.
     /// Connection problems become one line saying what to do, and exit status 2.
     func exchange(_ request: ControlRequest, onReply: (ControlReply) throws -> Void) throws {

@@ -23,6 +23,9 @@ enum StatsTable {
             section("transport", [
                 ("tcp connections", "\(stats.transport.tcpConnections)"),
                 ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),
+                ("tcp evicted (full)", "\(stats.transport.tcpEvicted ?? 0)"),
+                ("metrics/ctl refused", "\(stats.transport.streamRefused ?? 0)"),
+                ("accept pauses (fds)", "\(stats.transport.acceptPauses ?? 0)"),
                 ("reply send failures", "\(stats.transport.replySendFailures)"),
                 ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
                 ("dropped: no orig dst", "\(stats.transport.receiveDropsNoOriginalDestination)"),

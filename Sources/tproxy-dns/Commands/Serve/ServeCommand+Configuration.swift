@@ -27,6 +27,9 @@ extension ServeCommand {
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
+        configuration.tcpMessageTimeout = .milliseconds(Int64(tcpMessageTimeout * 1000))
+        configuration.tcpMaximumPerClient = tcpMaxPerClient
+        configuration.metricsMaximumConnections = metricsMaxConnections
         configuration.upstreamSockets = upstreamSockets
         configuration.upstreamSocketQueries = upstreamSocketQueries
         configuration.workers = try ServeOptionParsing.workers(workers)

@@ -60,14 +60,13 @@ extension ServeCommand {
     private func prepareControlDirectory() throws {
         guard !noControl else { return }
         do {
-            try ControlOptions.prepareDirectory(for: control)
+            try ControlDirectory(socketPath: control).prepare()
+        } catch let problem where problem.isUnusable && ProcessIdentity.effectiveUserID != 0 {
+            // Without root, creating /run/tproxy-dns is usually what fails first; say what matters.
+            printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(problem))")
+            throw ExitCode(77)
         } catch {
-            // Without root the directory is usually what fails first; say what matters.
-            if ProcessIdentity.effectiveUserID != 0 {
-                printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (control socket directory: \(error))")
-                throw ExitCode(77)
-            }
-            printError("tproxy-dns: control socket: \(error)")
+            printError("tproxy-dns: \(error)")
             throw ExitCode(1)
         }
     }
@@ -86,6 +85,9 @@ extension ServeCommand {
         } catch let error as SystemCallError where error.isPermissionDenied {
             printError("tproxy-dns: needs CAP_NET_ADMIN and CAP_NET_RAW: run as root (\(error))")
             throw ExitCode(77)
+        } catch let error as ListenerOpenError {
+            printError("tproxy-dns: \(error)")
+            throw ExitCode(1)
         } catch let error as SystemCallError where error.errno == EADDRINUSE {
             printError("tproxy-dns: address in use (\(error)); pick another --port, or stop the daemon already running")
             throw ExitCode(1)

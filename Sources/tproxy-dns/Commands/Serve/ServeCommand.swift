@@ -77,8 +77,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 10
 
-    @Option(help: "TCP client connections open at once; more are closed at accept.")
+    @Option(help: "TCP client connections open at once; when full, the one that has kept the daemon waiting longest (idle, or stalled mid-message) is closed to make room.")
     var tcpMaxConnections: Int = 512
+
+    @Option(help: ArgumentHelp("Seconds from the first byte of a TCP query to its last; a client that trickles (slowloris) is closed.", valueName: "seconds"))
+    var tcpMessageTimeout: Double = 2
+
+    @Option(help: "TCP client connections one client address may hold at once; more are closed at accept.")
+    var tcpMaxPerClient: Int = 8
 
     @Option(help: ArgumentHelp("Clients allowed to use the daemon (CIDR). Repeat for several. Default: private and ULA ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1), so a WAN-facing gateway is never an open resolver.", valueName: "cidr"))
     var allow: [String] = []
@@ -103,6 +109,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9153 or [::1]:9153 (GET /metrics).", valueName: "address"))
     var metrics: String?
+
+    @Option(help: "Metrics connections open at once; more are closed at accept. Each must send its request within 5 s.")
+    var metricsMaxConnections: Int = 16
 
     @Option(help: ArgumentHelp("After opening its sockets, drop root and run as this user (e.g. nobody). Zone files must be readable by it.", valueName: "user"))
     var user: String?
@@ -133,6 +142,9 @@ struct ServeCommand: ParsableCommand {
         guard (512...4096).contains(maxUDPSize) else { throw ValidationError("--max-udp-size must be 512-4096") }
         guard tcpIdleTimeout > 0 else { throw ValidationError("--tcp-idle-timeout must be positive") }
         guard tcpMaxConnections > 0 else { throw ValidationError("--tcp-max-connections must be positive") }
+        guard tcpMessageTimeout > 0 else { throw ValidationError("--tcp-message-timeout must be positive") }
+        guard tcpMaxPerClient > 0 else { throw ValidationError("--tcp-max-per-client must be positive") }
+        guard metricsMaxConnections > 0 else { throw ValidationError("--metrics-max-connections must be positive") }
         if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
         if let user, user.isEmpty { throw ValidationError("--user must name a user") }
         if installRules {

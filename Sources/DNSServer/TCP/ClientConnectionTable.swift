@@ -1,0 +1,54 @@
+import RawUDP
+
+/// The TCP front end's open connections: by id, by registration, and how many
+/// each client address holds. Picks whom to evict when full and whom the
+/// sweep closes; the front end does the closing.
+struct ClientConnectionTable {
+    private var byID: [UInt64: ClientConnection] = [:]
+    private var byRegistration: [LoopRegistration: UInt64] = [:]
+    private var perClient: [IPAddress: Int] = [:]
+
+    var count: Int { byID.count }
+
+    var all: [ClientConnection] { Array(byID.values) }
+
+    subscript(id: UInt64) -> ClientConnection? { byID[id] }
+
+    func connection(registeredAs registration: LoopRegistration) -> ClientConnection? {
+        byRegistration[registration].flatMap { byID[$0] }
+    }
+
+    func count(from client: IPAddress) -> Int { perClient[client] ?? 0 }
+
+    mutating func insert(_ connection: ClientConnection) {
+        byID[connection.id] = connection
+        byRegistration[connection.registration] = connection.id
+        perClient[connection.stream.remote.address, default: 0] += 1
+    }
+
+    /// False when it was not (or no longer) in the table.
+    @discardableResult
+    mutating func remove(_ connection: ClientConnection) -> Bool {
+        guard byID.removeValue(forKey: connection.id) != nil else { return false }
+        byRegistration[connection.registration] = nil
+        let client = connection.stream.remote.address
+        let left = (perClient[client] ?? 1) - 1
+        perClient[client] = left > 0 ? left : nil
+        return true
+    }
+
+    /// Who makes room for a new connection: of those owing their client
+    /// nothing, the one that has kept us waiting longest. Nil when every
+    /// connection has a query being answered.
+    func evictionCandidate() -> ClientConnection? {
+        byID.values.filter(\.owesNothing).min { $0.waitingSince < $1.waitingSince }
+    }
+
+    /// Idle past `idleTimeout` (RFC 7766 6.2.3), or a message begun more than `messageTimeout` ago.
+    func expired(now: ContinuousClock.Instant, idleTimeout: Duration, messageTimeout: Duration) -> [ClientConnection] {
+        byID.values.filter { connection in
+            if let started = connection.messageStartedAt, started.duration(to: now) >= messageTimeout { return true }
+            return connection.lastActivity.duration(to: now) >= idleTimeout
+        }
+    }
+}
