@@ -2,7 +2,7 @@ import DNSForward
 import RawUDP
 
 /// One CLI client on the control socket: a request line in, reply lines out.
-final class ControlConnection {
+final class ControlConnection: ServedConnection {
     let socket: UnixStreamSocket
     var input: [UInt8] = []
     private var output = OutgoingBytes()
@@ -10,6 +10,9 @@ final class ControlConnection {
     var dump: CacheDump?
     var closeWhenFlushed = false
     let openedAt: ContinuousClock.Instant
+
+    /// `closeWhenFlushed` is set once the request line (or an error) is in.
+    var requestIsIn: Bool { closeWhenFlushed }
 
     init(socket: UnixStreamSocket, now: ContinuousClock.Instant) {
         self.socket = socket

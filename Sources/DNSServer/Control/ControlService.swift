@@ -26,18 +26,6 @@ final class ControlService: StreamService {
         self.readBuffer = readBuffer
     }
 
-    func open(_ socket: UnixStreamSocket, now: ContinuousClock.Instant) -> ControlConnection {
-        ControlConnection(socket: socket, now: now)
-    }
-
-    func descriptor(of socket: UnixStreamSocket) -> Int32 { socket.socket.rawValue }
-
-    func hasExpired(_ connection: ControlConnection, now: ContinuousClock.Instant) -> Bool {
-        let age = connection.openedAt.duration(to: now)
-        // `closeWhenFlushed` is set once the request line (or an error) is in.
-        return age >= (connection.closeWhenFlushed ? Self.connectionLifetime : Self.requestDeadline)
-    }
-
     func progress(_ connection: ControlConnection, event: EventPoller.Event) -> StreamProgress {
         if event.isReadable || event.isClosedOrFailed, connection.dump == nil, !connection.closeWhenFlushed {
             switch readRequest(connection) {

@@ -2,7 +2,7 @@ import RawUDP
 
 /// A listening socket the loop accepts from: TCP (metrics) or Unix (control).
 protocol StreamListener {
-    associatedtype Accepted
+    associatedtype Accepted: AcceptedStream
     var descriptor: Int32 { get }
     func acceptNext() throws(SystemCallError) -> Accepted?
 }
@@ -17,6 +17,19 @@ extension UnixStreamListener: StreamListener {
     func acceptNext() throws(SystemCallError) -> UnixStreamSocket? { try accept() }
 }
 
+/// A connection a listener handed over: its descriptor is what the loop watches.
+protocol AcceptedStream {
+    var descriptor: Int32 { get }
+}
+
+extension StreamSocket: AcceptedStream {
+    var descriptor: Int32 { socket.rawValue }
+}
+
+extension UnixStreamSocket: AcceptedStream {
+    var descriptor: Int32 { socket.rawValue }
+}
+
 /// What to do with a connection after it had its turn.
 enum StreamProgress {
     /// Keep it; change its interest when one is given.
@@ -28,20 +41,33 @@ enum StreamProgress {
 /// connection is, and what it does when its socket is ready.
 protocol StreamService: AnyObject {
     associatedtype Listener: StreamListener
-    associatedtype Connection: AnyObject
+    associatedtype Connection: ServedConnection where Connection.Socket == Listener.Accepted
+    /// How long a connection may stay once its request is in.
+    static var connectionLifetime: Duration { get }
     /// For log lines: "control", "metrics".
     var name: String { get }
-    func open(_ socket: Listener.Accepted, now: ContinuousClock.Instant) -> Connection
-    func descriptor(of socket: Listener.Accepted) -> Int32
     func progress(_ connection: Connection, event: EventPoller.Event) -> StreamProgress
-    /// Connections past their time are closed by the idle sweep (once a second).
-    func hasExpired(_ connection: Connection, now: ContinuousClock.Instant) -> Bool
+}
+
+/// One accepted connection of a `StreamServer`.
+protocol ServedConnection: AnyObject {
+    associatedtype Socket
+    init(socket: Socket, now: ContinuousClock.Instant)
+    var openedAt: ContinuousClock.Instant { get }
+    /// The request has been read (or refused): the connection lives on only to answer.
+    var requestIsIn: Bool { get }
 }
 
 extension StreamService {
     /// From accept to a complete request: a client that connects and trickles
     /// or sends nothing holds a connection slot this long at most.
     static var requestDeadline: Duration { .seconds(5) }
+
+    /// Closed by the idle sweep (once a second): the request deadline until
+    /// the request is in, then `connectionLifetime`.
+    static func hasExpired(_ connection: Connection, now: ContinuousClock.Instant) -> Bool {
+        connection.openedAt.duration(to: now) >= (connection.requestIsIn ? connectionLifetime : requestDeadline)
+    }
 }
 
 /// A listener and its connections on one loop: accepts (bounded per wake-up,
@@ -75,7 +101,7 @@ final class StreamServer<Service: StreamService>: EventHandler {
 
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
         if registration == acceptor.registration {
-            acceptor.acceptQueued(limit: 16, now: .now, accept: listener.acceptNext, descriptor: service.descriptor,
+            acceptor.acceptQueued(limit: 16, now: .now, accept: listener.acceptNext, descriptor: \.descriptor,
                                   take: adopt)
             return
         }
@@ -89,7 +115,7 @@ final class StreamServer<Service: StreamService>: EventHandler {
 
     /// The idle sweep: closes connections past their time.
     func closeIdle(now: ContinuousClock.Instant) {
-        for (registration, connection) in connections where service.hasExpired(connection, now: now) {
+        for (registration, connection) in connections where Service.hasExpired(connection, now: now) {
             close(registration)
         }
     }
@@ -104,8 +130,8 @@ final class StreamServer<Service: StreamService>: EventHandler {
             refusedOverLimit += 1
             return
         }
-        guard let registration = try? loop.register(service.descriptor(of: socket), handler: self) else { return }
-        connections[registration] = service.open(socket, now: .now)
+        guard let registration = try? loop.register(socket.descriptor, handler: self) else { return }
+        connections[registration] = Service.Connection(socket: socket, now: .now)
     }
 
     private func close(_ registration: LoopRegistration) {

@@ -3,7 +3,7 @@ import RawUDP
 
 /// One HTTP/1.x request to the metrics endpoint: read the request head,
 /// answer, close. Enough HTTP for a Prometheus scraper and curl.
-final class MetricsConnection {
+final class MetricsConnection: ServedConnection {
     static let requestLimit = 16_384
 
     let stream: StreamSocket
@@ -12,7 +12,9 @@ final class MetricsConnection {
     private var output = OutgoingBytes()
     private(set) var answered = false
 
-    init(stream: StreamSocket, now: ContinuousClock.Instant) {
+    var requestIsIn: Bool { answered }
+
+    init(socket stream: StreamSocket, now: ContinuousClock.Instant) {
         self.stream = stream
         openedAt = now
     }

@@ -19,17 +19,6 @@ final class MetricsService: StreamService {
         self.readBuffer = readBuffer
     }
 
-    func open(_ socket: StreamSocket, now: ContinuousClock.Instant) -> MetricsConnection {
-        MetricsConnection(stream: socket, now: now)
-    }
-
-    func descriptor(of socket: StreamSocket) -> Int32 { socket.socket.rawValue }
-
-    func hasExpired(_ connection: MetricsConnection, now: ContinuousClock.Instant) -> Bool {
-        let age = connection.openedAt.duration(to: now)
-        return age >= (connection.answered ? Self.connectionLifetime : Self.requestDeadline)
-    }
-
     /// The HTTP response to a request line.
     func response(to requestLine: String) -> [UInt8] {
         let parts = requestLine.split(separator: " ")

@@ -59,7 +59,7 @@ final class TCPFrontEnd: EventHandler {
 
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
         if registration == acceptor.registration {
-            acceptor.acceptQueued(limit: 64, now: .now, accept: listener.accept, descriptor: { $0.socket.rawValue },
+            acceptor.acceptQueued(limit: 64, now: .now, accept: listener.accept, descriptor: \.descriptor,
                                   take: adopt)
         } else if let connection = connections.connection(registeredAs: registration) {
             progress(connection, event: event)
