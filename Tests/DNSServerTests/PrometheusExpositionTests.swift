@@ -22,6 +22,15 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_refused_total 2\n"))
         #expect(text.contains("tproxy_dns_original_destination_queries_total{destination=\"203.0.113.53\"} 6\n"))
         #expect(text.contains("# TYPE tproxy_dns_cache_entries gauge\n"))
+        // Issue 15: the cache's memory and its budget, and the per-client quota.
+        var bounded = stats
+        bounded.cache.memoryBytes = 2_000_000
+        bounded.cache.memoryLimit = 2_097_152
+        bounded.answers.overQuota = 7
+        let withBudget = PrometheusExposition.render(stats: bounded, upstreamLatency: [])
+        #expect(withBudget.contains("tproxy_dns_cache_memory_bytes 2000000\n"))
+        #expect(withBudget.contains("# TYPE tproxy_dns_cache_memory_limit_bytes gauge\ntproxy_dns_cache_memory_limit_bytes 2097152\n"))
+        #expect(withBudget.contains("tproxy_dns_client_quota_exceeded_total 7\n"))
         // Every sample line is NAME[{labels}] VALUE.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count == 2, "\(line)")
