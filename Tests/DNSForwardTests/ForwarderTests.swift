@@ -205,9 +205,10 @@ struct ForwarderUpstreamTests {
 
     @Test func overloadAnswersServfailInsteadOfQueueing() throws {
         let lab = H(maximumInFlight: 2)
-        _ = lab.query(WireFixtures.query(id: 1, name: "a.test"))
-        _ = lab.query(WireFixtures.query(id: 2, name: "b.test"))
-        let actions = lab.query(WireFixtures.query(id: 3, name: "c.test"))
+        // Three clients: one client alone would meet its quota (a quarter) first.
+        _ = lab.query(WireFixtures.query(id: 1, name: "a.test"), client: "a")
+        _ = lab.query(WireFixtures.query(id: 2, name: "b.test"), client: "b")
+        let actions = lab.query(WireFixtures.query(id: 3, name: "c.test"), client: "c")
         #expect(H.sent(actions) == nil)
         #expect(H.replies(actions).first?.code == .serverFailure)
         #expect(lab.forwarder.counters.overloaded == 1)

@@ -3,9 +3,14 @@ import Logging
 import Testing
 @testable import DNSServer
 
+/// A client of the fake daemon's forwarder, known by a number.
+private struct NumberedClient: ForwarderClient {
+    let quotaKey: Int
+}
+
 /// A daemon as the control handler sees it: one forwarder's cache, counted calls.
 private final class FakeDaemon: ControlTarget {
-    let forwarder = Forwarder<Int>(configuration: ForwarderConfiguration(upstreamNames: ["198.51.100.53:53"]),
+    let forwarder = Forwarder<NumberedClient>(configuration: ForwarderConfiguration(upstreamNames: ["198.51.100.53:53"]),
                                    logger: Logger(label: "test"))
     var reloads = 0
     var reloadResult: Result<LocalZones, ZoneReloadError> = .failure(ZoneReloadError(message: "no --zones directory configured"))
@@ -30,7 +35,7 @@ private final class FakeDaemon: ControlTarget {
     func cacheAnswers(for names: [String], now: ContinuousClock.Instant) {
         for (index, name) in names.enumerated() {
             let query = TestMessages.query(id: UInt16(index), name: name)
-            for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: index, now: now) }) {
+            for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: NumberedClient(quotaKey: index), now: now) }) {
                 let reply = TestMessages.reply(to: request.bytes)
                 _ = reply.withUnsafeBytes { forwarder.handleUpstreamReply($0, token: request.token, now: now) }
             }

@@ -25,6 +25,15 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_connections_closed_total{reason=\"tcp_evicted\"} 0\n"),
                 "a daemon without the counter shows 0")
         #expect(text.contains("tproxy_dns_accept_pauses_total 0\n"))
+        // Issue 15: the cache's memory and its budget, and the per-client quota.
+        var bounded = stats
+        bounded.cache.memoryBytes = 2_000_000
+        bounded.cache.memoryLimit = 2_097_152
+        bounded.answers.overQuota = 7
+        let withBudget = PrometheusExposition.render(stats: bounded, upstreamLatency: [])
+        #expect(withBudget.contains("tproxy_dns_cache_memory_bytes 2000000\n"))
+        #expect(withBudget.contains("# TYPE tproxy_dns_cache_memory_limit_bytes gauge\ntproxy_dns_cache_memory_limit_bytes 2097152\n"))
+        #expect(withBudget.contains("tproxy_dns_client_quota_exceeded_total 7\n"))
         // Every sample line is NAME[{labels}] VALUE.
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             #expect(line.split(separator: " ").count == 2, "\(line)")

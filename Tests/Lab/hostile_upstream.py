@@ -37,6 +37,7 @@ poisoned data is always A 192.0.2.66, which must never reach a client. Modes:
     tcgarbage   UDP: TC=1; TCP: a length prefix of 65535 and 100 random bytes, then close
     tchalf      UDP: TC=1; TCP: one byte of a length prefix, then silence until closed
     ttl1        the right answer with TTL 1
+    silent      no reply at all, ever: a name whose servers never answer
     lowercase   the right answer, the question's name lower-cased (as some servers do)
     uppercase   the right answer, the question's name upper-cased
     (other)     as ok
@@ -181,6 +182,8 @@ def udp_replies(q):
     m = q.mode
     if q.name == "" and q.qtype == 2:
         return [(0, reply(q), False)]
+    if m == "silent":
+        return []
     if m == "wrongid":
         return [(0, poison_wrong_id(q), False)]
     if m == "wrongq":

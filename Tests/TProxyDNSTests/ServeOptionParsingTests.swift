@@ -11,4 +11,34 @@ struct ServeOptionParsingTests {
         #expect((try? ServeOptionParsing.workers("two")) == nil)
         #expect((1...16).contains(try ServeOptionParsing.workers("auto")))
     }
+
+    @Test("sizes: bytes, or K, M, G in powers of 1024, either case",
+          arguments: [("0", 0), ("1048576", 1_048_576), ("512K", 524_288), ("512k", 524_288), ("32M", 33_554_432),
+                      ("2m", 2_097_152), ("1G", 1_073_741_824)])
+    func byteSize(text: String, expected: Int) throws {
+        #expect(try ServeOptionParsing.byteSize(text, option: "--cache-memory") == expected)
+    }
+
+    @Test("bad sizes are errors that name the option",
+          arguments: ["", "M", "32MB", "3.5M", "-1", "+5", " 32M", "32 M", "ten", "32T", "99999999999G", "１M"])
+    func badByteSize(text: String) {
+        #expect {
+            try ServeOptionParsing.byteSize(text, option: "--cache-memory")
+        } throws: { error in
+            "\(error)".contains("--cache-memory \(text):")
+        }
+    }
+
+    @Test func inFlightPerClientIsOneToTheTotal() throws {
+        #expect(try ServeOptionParsing.inFlightPerClient(nil, total: 4096) == nil)
+        #expect(try ServeOptionParsing.inFlightPerClient(1, total: 4096) == 1)
+        #expect(try ServeOptionParsing.inFlightPerClient(4096, total: 4096) == 4096)
+        for bad in [0, -1, 4097] {
+            #expect {
+                try ServeOptionParsing.inFlightPerClient(bad, total: 4096)
+            } throws: { error in
+                "\(error)".contains("--max-in-flight-per-client \(bad): use 1 to --max-in-flight (4096)")
+            }
+        }
+    }
 }

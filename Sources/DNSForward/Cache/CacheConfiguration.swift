@@ -2,6 +2,10 @@
 public struct CacheConfiguration: Sendable {
     /// Entries held at most; 0 disables caching.
     public var capacity: Int = 100_000
+    /// Bytes the entries may take, overhead included (`CacheEntry.memoryCost`):
+    /// an entry cap alone lets a few thousand 60 kB answers take gigabytes.
+    /// 32 MiB holds the default 100,000 entries of a typical ~200-byte answer.
+    public var memoryLimit: Int = 32 << 20
     /// Floor for positive TTLs (seconds).
     public var minimumTTL: UInt32 = 0
     /// Ceiling for positive TTLs (seconds).

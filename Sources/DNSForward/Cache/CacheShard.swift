@@ -1,5 +1,5 @@
-/// One shard of the answer cache: a fixed number of slots evicted with CLOCK
-/// (second chance). Not thread-safe: `DNSCache` holds each shard behind its
+/// One shard of the answer cache: at most `capacity` slots and
+/// `memoryLimit` bytes, evicted with CLOCK (second chance). Not thread-safe: `DNSCache` holds each shard behind its
 /// own lock and calls in here only while holding it.
 ///
 /// Why CLOCK: a hit only sets a bit in the slot, with no list to relink, so the
@@ -10,7 +10,8 @@
 /// Methods take the key's hash from the caller, which computed it once to
 /// choose this shard.
 final class CacheShard {
-    /// TTL policy may change at run time; `capacity` is this shard's share, fixed at creation.
+    /// TTL policy may change at run time; `capacity` and `memoryLimit` are this
+    /// shard's shares, fixed at creation.
     var configuration: CacheConfiguration
     private(set) var counters = DNSCache.Counters()
     /// Entries by position; `index` maps a key's hash to positions here.
@@ -20,6 +21,9 @@ final class CacheShard {
     private var hand = 0
     /// Wire bytes held, for stats.
     private(set) var bytes = 0
+    /// What the entries take in memory (`CacheEntry.memoryCost`), kept within
+    /// `configuration.memoryLimit`.
+    private(set) var memoryUsed = 0
 
     init(configuration: CacheConfiguration) {
         self.configuration = configuration
@@ -75,29 +79,32 @@ final class CacheShard {
         entry.serveStaleUntil = until
     }
 
-    /// Stores `entry`, made for `key`, replacing any entry for that key. The
-    /// caller made it outside the lock, and checked that the cache holds
-    /// anything at all (capacity > 0).
+    /// Stores `entry`, made for `key`, replacing any entry for that key, after
+    /// evicting by CLOCK until it fits both the entry cap and this shard's
+    /// memory share. An entry larger than the whole share is not stored (and
+    /// an older entry for its key goes): it would evict everything else.
+    /// The caller made it outside the lock, and checked that the cache holds
+    /// anything at all (capacity and memory limit > 0).
     func insert(_ entry: CacheEntry, for key: CacheKey, now: ContinuousClock.Instant) {
-        counters.insertions += 1
-        let hash = entry.hash
-        if let position = position(of: key, hash: hash) {
-            bytes += entry.wireCount - (slots[position]?.wireCount ?? 0)
-            slots[position] = entry
+        let hash = entry.hash, cost = entry.memoryCost
+        if let position = position(of: key, hash: hash) { remove(at: position) }
+        guard cost <= configuration.memoryLimit else {
+            counters.oversized += 1
             return
         }
-        let position: Int
-        if let free = freeSlots.popLast() {
-            position = free
-        } else if slots.count < configuration.capacity {
-            position = slots.count
+        counters.insertions += 1
+        while memoryUsed + cost > configuration.memoryLimit, evictOne(now: now) {}
+        if freeSlots.isEmpty, slots.count < configuration.capacity {
+            freeSlots.append(slots.count)
             slots.append(nil)
-        } else {
-            position = evictOne(now: now)
+        } else if freeSlots.isEmpty {
+            evictOne(now: now)
         }
+        let position = freeSlots.removeLast()
         slots[position] = entry
         index.insert(hash: hash, position: position)
         bytes += entry.wireCount
+        memoryUsed += cost
     }
 
     /// Removes one key; true if it was there.
@@ -128,6 +135,7 @@ final class CacheShard {
         freeSlots.removeAll()
         hand = 0
         bytes = 0
+        memoryUsed = 0
     }
 
     /// Every entry as a value copy, in slot order.
@@ -155,25 +163,28 @@ final class CacheShard {
         guard let entry = slots[position] else { return }
         index.remove(hash: entry.hash, position: position)
         bytes -= entry.wireCount
+        memoryUsed -= entry.memoryCost
         slots[position] = nil
         freeSlots.append(position)
     }
 
-    /// Advances the hand to a victim and frees its slot. Every slot is full here.
-    private func evictOne(now: ContinuousClock.Instant) -> Int {
+    /// Advances the hand to a victim and removes it, its slot going to
+    /// `freeSlots`. False when the shard holds nothing.
+    @discardableResult
+    private func evictOne(now: ContinuousClock.Instant) -> Bool {
+        guard index.count > 0 else { return false }
         while true {
             let position = hand
             hand = (hand + 1) % slots.count
-            guard let entry = slots[position] else { return position }
+            guard let entry = slots[position] else { continue }
             let dead = !entry.isFresh(at: now) && !isServable(entry, now: now)
             if entry.referenced && !dead {
                 entry.referenced = false
                 continue
             }
             remove(at: position)
-            _ = freeSlots.popLast()
             if dead { counters.expired += 1 } else { counters.evictions += 1 }
-            return position
+            return true
         }
     }
 }

@@ -21,11 +21,14 @@ public final class DNSCache: @unchecked Sendable {
         public var insertions = 0
         public var evictions = 0
         public var expired = 0
+        /// Answers not stored because one alone exceeds a shard's memory share.
+        public var oversized = 0
 
         static func + (lhs: Counters, rhs: Counters) -> Counters {
             Counters(hits: lhs.hits + rhs.hits, staleHits: lhs.staleHits + rhs.staleHits,
                      misses: lhs.misses + rhs.misses, insertions: lhs.insertions + rhs.insertions,
-                     evictions: lhs.evictions + rhs.evictions, expired: lhs.expired + rhs.expired)
+                     evictions: lhs.evictions + rhs.evictions, expired: lhs.expired + rhs.expired,
+                     oversized: lhs.oversized + rhs.oversized)
         }
     }
 
@@ -51,36 +54,51 @@ public final class DNSCache: @unchecked Sendable {
     /// evicts while the others still have room.
     static var minimumShardCapacity: Int { 256 }
 
+    /// Each shard gets at least this much of the memory limit, for the same
+    /// reason, and so that a shard's share holds a large answer (a 64 KiB TCP
+    /// answer is stored in a share of 256 KiB or more).
+    static var minimumShardMemory: Int { 256 << 10 }
+
     /// Shards in use: as many as asked for, but no more than leaves each at
-    /// least `minimumShardCapacity` entries, and at least one.
+    /// least `minimumShardCapacity` entries and `minimumShardMemory` bytes,
+    /// and at least one.
     public let shardCount: Int
     private let shards: [Shard]
-    /// The whole cache's capacity; each shard's configuration holds its share.
+    /// The whole cache's capacity and memory limit; each shard's configuration holds its share.
     private let capacity: Int
+    private let memoryLimit: Int
 
     /// `shards`: how many locks to spread keys over, capped so each shard
-    /// holds at least 256 entries. The capacity is split between them, the
-    /// remainder one entry each to the first shards, so the total is exactly
-    /// `configuration.capacity`. Capacity 0 caches nothing.
+    /// holds at least 256 entries and 256 KiB. The capacity and the memory
+    /// limit are split between them, remainders one unit each to the first
+    /// shards, so the totals are exactly `configuration.capacity` and
+    /// `configuration.memoryLimit`. Either at 0 caches nothing.
     public init(configuration: CacheConfiguration, shards: Int = 1) {
-        let capacity = max(0, configuration.capacity)
-        let shardCount = max(1, min(shards, capacity / Self.minimumShardCapacity))
+        let capacity = max(0, configuration.capacity), memoryLimit = max(0, configuration.memoryLimit)
+        let shardCount = max(1, min(shards, capacity / Self.minimumShardCapacity, memoryLimit / Self.minimumShardMemory))
         self.capacity = capacity
+        self.memoryLimit = memoryLimit
         self.shardCount = shardCount
         self.shards = (0..<shardCount).map { index in
             var share = configuration
-            share.capacity = capacity / shardCount + (index < capacity % shardCount ? 1 : 0)
+            share.capacity = Self.share(of: capacity, shard: index, among: shardCount)
+            share.memoryLimit = Self.share(of: memoryLimit, shard: index, among: shardCount)
             return Shard(state: CacheShard(configuration: share))
         }
     }
 
-    /// TTL policy may change at run time; `capacity` is fixed at creation, and
-    /// a new value for it is ignored. Set shard by shard: a lookup on another
-    /// thread meanwhile may see either policy.
+    private static func share(of total: Int, shard index: Int, among count: Int) -> Int {
+        total / count + (index < total % count ? 1 : 0)
+    }
+
+    /// TTL policy may change at run time; `capacity` and `memoryLimit` are
+    /// fixed at creation, and new values for them are ignored. Set shard by
+    /// shard: a lookup on another thread meanwhile may see either policy.
     public internal(set) var configuration: CacheConfiguration {
         get {
             var configuration = shards[0].lock.withLock { shards[0].state.configuration }
             configuration.capacity = capacity
+            configuration.memoryLimit = memoryLimit
             return configuration
         }
         set {
@@ -88,6 +106,7 @@ public final class DNSCache: @unchecked Sendable {
                 shard.lock.withLock {
                     var share = newValue
                     share.capacity = shard.state.configuration.capacity
+                    share.memoryLimit = shard.state.configuration.memoryLimit
                     shard.state.configuration = share
                 }
             }
@@ -96,6 +115,11 @@ public final class DNSCache: @unchecked Sendable {
 
     /// Each shard's capacity, in shard order.
     var shardCapacities: [Int] { shards.map { shard in shard.lock.withLock { shard.state.configuration.capacity } } }
+
+    /// Each shard's memory share and what it holds, in shard order.
+    var shardMemory: [(used: Int, limit: Int)] {
+        shards.map { shard in shard.lock.withLock { (shard.state.memoryUsed, shard.state.configuration.memoryLimit) } }
+    }
 
     // MARK: One key: its shard's lock only
 
@@ -154,7 +178,7 @@ public final class DNSCache: @unchecked Sendable {
     }
 
     public func insert(_ answer: CachedAnswer, for key: CacheKey, now: ContinuousClock.Instant) {
-        guard capacity > 0 else { return }
+        guard capacity > 0, memoryLimit > 0 else { return }
         let hash = CacheEntry.hash(key)
         // Made before locking: the allocation and copy need no lock.
         guard let entry = CacheEntry.make(key: key, hash: hash, answer: answer) else { return }
@@ -183,6 +207,10 @@ public final class DNSCache: @unchecked Sendable {
 
     /// Wire bytes held, for stats.
     public var bytes: Int { sum { $0.bytes } }
+
+    /// Memory the entries take, overhead included (`CacheEntry.memoryCost`):
+    /// what `configuration.memoryLimit` bounds.
+    public var memoryUsed: Int { sum { $0.memoryUsed } }
 
     public var counters: Counters {
         shards.reduce(Counters()) { total, shard in total + shard.lock.withLock { shard.state.counters } }

@@ -3,6 +3,9 @@ extension Forwarder {
     /// on it) or a health probe (no key, no clients).
     struct Attempt {
         let key: CacheKey?
+        /// The client whose miss started it, which it counts against under the
+        /// per-client quota through every retry; nil for probes.
+        let owner: Client.QuotaKey?
         let question: DNSQuestion
         let questionWire: ArraySlice<UInt8>
         let requestFlags: HeaderFlags
@@ -30,9 +33,10 @@ extension Forwarder {
         }
     }
 
-    func startAttempt(for query: ClientQuery, waiters: [Waiter], now: ContinuousClock.Instant) -> [Action] {
+    func startAttempt(for query: ClientQuery, by client: Client, waiters: [Waiter],
+                      now: ContinuousClock.Instant) -> [Action] {
         counters.forwarded += 1
-        let attempt = Attempt(key: query.key, question: query.question, questionWire: query.question.wire[...],
+        let attempt = Attempt(key: query.key, owner: client.quotaKey, question: query.question, questionWire: query.question.wire[...],
                               requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
                               upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
         return send(attempt, now: now)
@@ -40,7 +44,7 @@ extension Forwarder {
 
     /// A health probe of `upstream`: no key, no clients.
     func startProbe(of upstream: Int, now: ContinuousClock.Instant) -> [Action] {
-        let probe = Attempt(key: nil, question: UpstreamQuery.probeQuestion, questionWire: [],
+        let probe = Attempt(key: nil, owner: nil, question: UpstreamQuery.probeQuestion, questionWire: [],
                             requestFlags: UpstreamQuery.probeFlags, waiters: [], plan: [upstream], position: 0,
                             upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
         return send(probe, now: now)
@@ -57,6 +61,7 @@ extension Forwarder {
         nextToken += 1
         attempts[token] = attempt
         if let key = attempt.key { inFlight[key] = token }
+        if let owner = attempt.owner { inFlightByClient[owner, default: 0] += 1 }
         deadlines.append(token: token, deadline: attempt.deadline)
         selector.recordQuery(attempt.upstream)
         let wire = attempt.isProbe
@@ -70,6 +75,10 @@ extension Forwarder {
     func finish(_ token: UInt64) {
         guard let attempt = attempts.removeValue(forKey: token) else { return }
         if let key = attempt.key, inFlight[key] == token { inFlight[key] = nil }
+        if let owner = attempt.owner {
+            let left = inFlightByClient[owner, default: 1] - 1
+            inFlightByClient[owner] = left > 0 ? left : nil
+        }
     }
 
     /// After a failed attempt: the next upstream, else a stale answer, else SERVFAIL.

@@ -10,7 +10,7 @@ import Logging
 /// `+CacheHit` is the allocation-free fast path, `+Attempt` one upstream
 /// query's life, `+Upstream` what upstreams and the clock report back,
 /// `+Replies` what clients get and what the cache keeps.
-public final class Forwarder<Client: Sendable> {
+public final class Forwarder<Client: ForwarderClient> {
     public typealias Action = ForwarderAction<Client>
 
     struct Waiter {
@@ -32,6 +32,8 @@ public final class Forwarder<Client: Sendable> {
         public var tcpRetries = 0
         public var serverFailures = 0
         public var overloaded = 0
+        /// Misses answered SERVFAIL because their client had its quota of attempts in flight.
+        public var overQuota = 0
         public var dropped = 0
     }
 
@@ -50,6 +52,8 @@ public final class Forwarder<Client: Sendable> {
     /// read and change these, nothing outside the type does.
     var attempts: [UInt64: Attempt] = [:]
     var inFlight: [CacheKey: UInt64] = [:]
+    /// Attempts in flight by the client that started them (`Attempt.owner`).
+    var inFlightByClient: [Client.QuotaKey: Int] = [:]
     var deadlines = DeadlineQueue()
     var nextToken: UInt64 = 1
     /// The fast path's cache key name, refilled per query in place.
@@ -85,10 +89,12 @@ public final class Forwarder<Client: Sendable> {
         if new.upstreamNames != configuration.upstreamNames { ignored.append("upstream") }
         if new.upstreamPolicy != configuration.upstreamPolicy { ignored.append("upstream-policy") }
         if new.cache.capacity != configuration.cache.capacity { ignored.append("cache-size") }
+        if new.cache.memoryLimit != configuration.cache.memoryLimit { ignored.append("cache-memory") }
         var applied = new
         applied.upstreamNames = configuration.upstreamNames
         applied.upstreamPolicy = configuration.upstreamPolicy
         applied.cache.capacity = configuration.cache.capacity
+        applied.cache.memoryLimit = configuration.cache.memoryLimit
         configuration = applied
         cache.configuration = applied.cache
         return ignored
@@ -156,8 +162,8 @@ public final class Forwarder<Client: Sendable> {
                 // Upstreams failed for this name moments ago: answer at once and
                 // refresh in the background (RFC 8767 4, failure recheck timer).
                 var actions = [staleReply(answer, for: Waiter(client: client, query: query, receivedAt: now), now: now)]
-                if inFlight[query.key] == nil, attempts.count < configuration.maximumInFlight {
-                    actions += startAttempt(for: query, waiters: [], now: now)
+                if inFlight[query.key] == nil, attempts.count < configuration.maximumInFlight, !isOverQuota(client) {
+                    actions += startAttempt(for: query, by: client, waiters: [], now: now)
                 }
                 return actions
             }
@@ -181,6 +187,17 @@ public final class Forwarder<Client: Sendable> {
             counters.overloaded += 1
             return [serverFailure(for: waiter)]
         }
-        return startAttempt(for: query, waiters: [waiter], now: now)
+        guard !isOverQuota(client) else {
+            counters.overQuota += 1
+            return [serverFailure(for: waiter)]
+        }
+        return startAttempt(for: query, by: client, waiters: [waiter], now: now)
+    }
+
+    /// True when `client` has its quota of attempts in flight. Joining an
+    /// attempt already in flight (coalescing) is not checked: it costs no
+    /// upstream query, and `maximumWaitersPerKey` bounds it.
+    private func isOverQuota(_ client: Client) -> Bool {
+        inFlightByClient[client.quotaKey, default: 0] >= configuration.inFlightPerClientLimit
     }
 }

@@ -7,6 +7,11 @@ public struct ForwarderConfiguration: Sendable {
     /// Upstream queries outstanding at once; past this, new misses get SERVFAIL
     /// instead of exhausting descriptors.
     public var maximumInFlight: Int
+    /// Upstream attempts one client address may have started and not finished;
+    /// past this its new misses get SERVFAIL while other clients are served, so
+    /// one client flooding names whose servers never answer cannot take every
+    /// slot of `maximumInFlight`. Nil: a quarter of `maximumInFlight`, at least 1.
+    public var maximumInFlightPerClient: Int?
     public var upstreamPolicy: UpstreamPolicy
     /// Consecutive failures that mark an upstream down.
     public var upstreamDownAfter: Int
@@ -16,6 +21,9 @@ public struct ForwarderConfiguration: Sendable {
     /// Largest UDP reply sent whatever the client advertises: one unfragmented
     /// packet on common paths (DNS flag day 2020).
     public var maximumUDPReply = 1232
+
+    /// `maximumInFlightPerClient`, or its default.
+    public var inFlightPerClientLimit: Int { maximumInFlightPerClient ?? max(1, maximumInFlight / 4) }
 
     public init(upstreamNames: [String], upstreamTimeout: Duration = .seconds(2), maximumInFlight: Int = 4096,
                 upstreamPolicy: UpstreamPolicy = .fastest, upstreamDownAfter: Int = 3,

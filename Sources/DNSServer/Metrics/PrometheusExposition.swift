@@ -21,9 +21,18 @@ struct PrometheusExposition {
         out.metric("tproxy_dns_cache_expired_total", "counter", "Expired entries removed.", [([:], Double(stats.cache.expired))])
         out.metric("tproxy_dns_cache_entries", "gauge", "Entries in the cache.", [([:], Double(stats.cache.entries))])
         out.metric("tproxy_dns_cache_bytes", "gauge", "Wire bytes held by cached answers.", [([:], Double(stats.cache.bytes))])
+        out.metric("tproxy_dns_cache_memory_bytes", "gauge", "Memory cached answers take, per-entry overhead included.",
+                   [([:], Double(stats.cache.memoryBytes ?? 0))])
+        out.metric("tproxy_dns_cache_memory_limit_bytes", "gauge", "The cache's memory budget (--cache-memory).",
+                   [([:], Double(stats.cache.memoryLimit ?? 0))])
+        out.metric("tproxy_dns_cache_oversized_total", "counter", "Answers not cached: larger than a cache shard's memory share.",
+                   [([:], Double(stats.cache.oversized ?? 0))])
         out.metric("tproxy_dns_worker_queries_total", "counter", "Queries each event loop took (worker 0: the main thread).",
                    (stats.queriesByWorker ?? []).enumerated().map { (["worker": "\($0.offset)"], Double($0.element)) })
         out.metric("tproxy_dns_in_flight", "gauge", "Upstream queries outstanding.", [([:], Double(stats.inFlight))])
+        out.metric("tproxy_dns_client_quota_exceeded_total", "counter",
+                   "Misses answered SERVFAIL because their client had --max-in-flight-per-client queries in flight.",
+                   [([:], Double(answers.overQuota ?? 0))])
         out.metric("tproxy_dns_upstream_up", "gauge", "1 while the upstream is considered healthy.",
                    stats.upstreams.map { (["upstream": $0.address], $0.up ? 1 : 0) })
         out.metric("tproxy_dns_upstream_queries_total", "counter", "Queries sent to each upstream.",

@@ -25,3 +25,9 @@ public enum ClientContext: Sendable {
         return .udp
     }
 }
+
+/// The per-client in-flight quota counts a client by its address: UDP and
+/// TCP queries from one host, from any port, share one quota.
+extension ClientContext: ForwarderClient {
+    public var quotaKey: IPAddress { client.address }
+}

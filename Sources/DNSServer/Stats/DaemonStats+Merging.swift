@@ -55,6 +55,7 @@ extension DaemonStats.Answers {
         rejectedUpstreamReplies += other.rejectedUpstreamReplies
         tcpRetries += other.tcpRetries
         droppedQueries += other.droppedQueries
+        overQuota = (overQuota ?? 0) + (other.overQuota ?? 0)
     }
 }
 

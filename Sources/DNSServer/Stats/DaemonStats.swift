@@ -12,6 +12,12 @@ public struct DaemonStats: Codable, Sendable {
         public var insertions: Int
         public var evictions: Int
         public var expired: Int
+        // Optional so a CLI can read a daemon from before they existed.
+        /// Memory the entries take, overhead included, and its `--cache-memory` budget.
+        public var memoryBytes: Int?
+        public var memoryLimit: Int?
+        /// Answers not cached because one alone exceeds a shard's memory share.
+        public var oversized: Int?
     }
 
     public struct Upstream: Codable, Sendable {
@@ -40,6 +46,9 @@ public struct DaemonStats: Codable, Sendable {
         public var rejectedUpstreamReplies: Int
         public var tcpRetries: Int
         public var droppedQueries: Int
+        /// Misses answered SERVFAIL because their client had `--max-in-flight-per-client`
+        /// attempts in flight. Optional so a CLI can read a daemon from before it existed.
+        public var overQuota: Int?
     }
 
     public struct Transport: Codable, Sendable {

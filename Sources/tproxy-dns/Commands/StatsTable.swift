@@ -44,6 +44,8 @@ enum StatsTable {
         return [
             ("entries", "\(cache.entries) of \(cache.capacity)"),
             ("bytes", "\(cache.bytes)"),
+            ("memory", "\(cache.memoryBytes.map(String.init) ?? "-") of \(cache.memoryLimit.map(String.init) ?? "-")"),
+            ("oversized", "\(cache.oversized ?? 0)"),
             ("hits", "\(cache.hits)"),
             ("misses", "\(cache.misses)"),
             ("hit ratio", percent(cache.hitRatio)),
@@ -67,6 +69,7 @@ enum StatsTable {
             ("rejected replies", "\(answers.rejectedUpstreamReplies)"),
             ("TCP retries", "\(answers.tcpRetries)"),
             ("dropped", "\(answers.droppedQueries)"),
+            ("over client quota", "\(answers.overQuota ?? 0)"),
         ]
     }
 

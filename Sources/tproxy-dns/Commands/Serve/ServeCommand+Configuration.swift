@@ -11,6 +11,7 @@ extension ServeCommand {
         for text in upstream { upstreams.append(try ServeOptionParsing.upstream(text)) }
         var cache = CacheConfiguration()
         cache.capacity = cacheSize
+        cache.memoryLimit = try ServeOptionParsing.byteSize(cacheMemory, option: "--cache-memory")
         cache.minimumTTL = minTTL
         cache.maximumTTL = maxTTL
         cache.maximumNegativeTTL = maxNegativeTTL
@@ -24,6 +25,7 @@ extension ServeCommand {
             cache: cache
         )
         forwarder.maximumUDPReply = maxUDPSize
+        forwarder.maximumInFlightPerClient = try ServeOptionParsing.inFlightPerClient(maxInFlightPerClient, total: maxInFlight)
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections

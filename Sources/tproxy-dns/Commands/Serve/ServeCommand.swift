@@ -44,6 +44,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
     var maxInFlight: Int = 4096
 
+    @Option(help: ArgumentHelp("Upstream queries one client address may have in flight (1 to --max-in-flight); past it that client's new misses get SERVFAIL while other clients are still served. Default: a quarter of --max-in-flight.", valueName: "count"))
+    var maxInFlightPerClient: Int?
+
     @Option(help: ArgumentHelp("UDP sockets to each upstream that queries rotate over (one per receive batch), each on its own random source port.", valueName: "count"))
     var upstreamSockets: Int = 8
 
@@ -55,6 +58,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Cached answers held at most (CLOCK eviction); 0 disables the cache.", valueName: "entries"))
     var cacheSize: Int = 100_000
+
+    @Option(help: ArgumentHelp("Memory the cached answers may take, per-entry overhead included: bytes, or with a K, M or G suffix (powers of 1024), e.g. 32M. CLOCK evicts to stay under it; an answer larger than a cache shard's share is not cached; 0 disables the cache.", valueName: "size"))
+    var cacheMemory: String = "32M"
 
     @Option(help: ArgumentHelp("Floor for positive answer TTLs.", valueName: "seconds"))
     var minTTL: UInt32 = 0

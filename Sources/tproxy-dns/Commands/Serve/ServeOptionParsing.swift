@@ -45,6 +45,31 @@ enum ServeOptionParsing {
         try parsed(DaemonConfiguration.ReplyPath(rawValue: text), "--reply-via \(text): use raw or socket-per-source")
     }
 
+    /// A size in bytes: digits, optionally followed by K, M or G (powers of
+    /// 1024, either case), e.g. 32M. `option` names the flag in the error.
+    static func byteSize(_ text: String, option: String) throws(ValidationError) -> Int {
+        let shifts: [Character: Int] = ["k": 10, "m": 20, "g": 30]
+        var digits = Substring(text), shift = 0
+        if let last = text.last, let suffixShift = shifts[Character(last.lowercased())] {
+            digits = digits.dropLast()
+            shift = suffixShift
+        }
+        // Digits only: Int() alone would take "+5".
+        let value = digits.allSatisfy { $0.isASCII && $0.isNumber } ? Int(digits) : nil
+        return try parsed(value.flatMap { $0 >= 0 && $0 <= Int.max >> shift ? $0 << shift : nil },
+                          "\(option) \(text): not a size in bytes like 1048576, 512K, 32M or 1G")
+    }
+
+    /// `--max-in-flight-per-client`: 1 to `total` (`--max-in-flight`); nil (not
+    /// given) stays nil, the forwarder's default of a quarter of the total.
+    /// Out of range is an error rather than a clamp: a quota above the total
+    /// would silently mean no quota at all.
+    static func inFlightPerClient(_ value: Int?, total: Int) throws(ValidationError) -> Int? {
+        guard let value else { return nil }
+        return try parsed((1...max(1, total)).contains(value) ? value : nil,
+                          "--max-in-flight-per-client \(value): use 1 to --max-in-flight (\(total))")
+    }
+
     static func logLevel(_ text: String) throws(ValidationError) -> Logger.Level {
         try parsed(Logger.Level(rawValue: text), "--log-level \(text): unknown level")
     }
