@@ -15,59 +15,76 @@ struct PrometheusExposition {
             (["source": "cache"], Double(answers.fromCache)), (["source": "stale_cache"], Double(answers.fromStaleCache)),
             (["source": "zone"], Double(answers.fromZones)), (["source": "upstream"], Double(answers.fromUpstreams)),
         ])
-        out.metric("tproxy_dns_cache_hits_total", "counter", "Cache lookups that found a fresh answer.", [([:], Double(stats.cache.hits))])
-        out.metric("tproxy_dns_cache_misses_total", "counter", "Cache lookups that did not.", [([:], Double(stats.cache.misses))])
-        out.metric("tproxy_dns_cache_evictions_total", "counter", "Live entries evicted to make room.", [([:], Double(stats.cache.evictions))])
-        out.metric("tproxy_dns_cache_expired_total", "counter", "Expired entries removed.", [([:], Double(stats.cache.expired))])
-        out.metric("tproxy_dns_cache_entries", "gauge", "Entries in the cache.", [([:], Double(stats.cache.entries))])
-        out.metric("tproxy_dns_cache_bytes", "gauge", "Wire bytes held by cached answers.", [([:], Double(stats.cache.bytes))])
-        out.metric("tproxy_dns_cache_memory_bytes", "gauge", "Memory cached answers take, per-entry overhead included.",
-                   [([:], Double(stats.cache.memoryBytes ?? 0))])
-        out.metric("tproxy_dns_cache_memory_limit_bytes", "gauge", "The cache's memory budget (--cache-memory).",
-                   [([:], Double(stats.cache.memoryLimit ?? 0))])
-        out.metric("tproxy_dns_cache_oversized_total", "counter", "Answers not cached: larger than a cache shard's memory share.",
-                   [([:], Double(stats.cache.oversized ?? 0))])
-        out.metric("tproxy_dns_worker_queries_total", "counter", "Queries each event loop took (worker 0: the main thread).",
+        out.cacheMetrics(stats.cache)
+        out.loopMetrics(stats)
+        out.upstreamMetrics(stats, upstreamLatency)
+        out.transportMetrics(stats)
+        return out.text
+    }
+
+    private mutating func cacheMetrics(_ cache: DaemonStats.Cache) {
+        metric("tproxy_dns_cache_hits_total", "counter", "Cache lookups that found a fresh answer.", [([:], Double(cache.hits))])
+        metric("tproxy_dns_cache_misses_total", "counter", "Cache lookups that did not.", [([:], Double(cache.misses))])
+        metric("tproxy_dns_cache_evictions_total", "counter", "Live entries evicted to make room.", [([:], Double(cache.evictions))])
+        metric("tproxy_dns_cache_expired_total", "counter", "Expired entries removed.", [([:], Double(cache.expired))])
+        metric("tproxy_dns_cache_entries", "gauge", "Entries in the cache.", [([:], Double(cache.entries))])
+        metric("tproxy_dns_cache_bytes", "gauge", "Wire bytes held by cached answers.", [([:], Double(cache.bytes))])
+        metric("tproxy_dns_cache_memory_bytes", "gauge", "Memory cached answers take, per-entry overhead included.",
+                   [([:], Double(cache.memoryBytes ?? 0))])
+        metric("tproxy_dns_cache_memory_limit_bytes", "gauge", "The cache's memory budget (--cache-memory).",
+                   [([:], Double(cache.memoryLimit ?? 0))])
+        metric("tproxy_dns_cache_oversized_total", "counter", "Answers not cached: larger than a cache shard's memory share.",
+                   [([:], Double(cache.oversized ?? 0))])
+    }
+
+    private mutating func loopMetrics(_ stats: DaemonStats) {
+        metric("tproxy_dns_worker_queries_total", "counter", "Queries each event loop took (worker 0: the main thread).",
                    (stats.queriesByWorker ?? []).enumerated().map { (["worker": "\($0.offset)"], Double($0.element)) })
-        out.metric("tproxy_dns_in_flight", "gauge", "Upstream queries outstanding.", [([:], Double(stats.inFlight))])
-        out.metric("tproxy_dns_client_quota_exceeded_total", "counter",
+        metric("tproxy_dns_in_flight", "gauge", "Upstream queries outstanding.", [([:], Double(stats.inFlight))])
+        metric("tproxy_dns_client_quota_exceeded_total", "counter",
                    "Misses answered SERVFAIL because their client had --max-in-flight-per-client queries in flight.",
-                   [([:], Double(answers.overQuota ?? 0))])
-        out.metric("tproxy_dns_upstream_up", "gauge", "1 while the upstream is considered healthy.",
+                   [([:], Double(stats.answers.overQuota ?? 0))])
+    }
+
+    private mutating func upstreamMetrics(_ stats: DaemonStats,
+                                          _ upstreamLatency: [(address: String, histogram: LatencyHistogram)]) {
+        metric("tproxy_dns_upstream_up", "gauge", "1 while the upstream is considered healthy.",
                    stats.upstreams.map { (["upstream": $0.address], $0.up ? 1 : 0) })
-        out.metric("tproxy_dns_upstream_queries_total", "counter", "Queries sent to each upstream.",
+        metric("tproxy_dns_upstream_queries_total", "counter", "Queries sent to each upstream.",
                    stats.upstreams.map { (["upstream": $0.address], Double($0.queries)) })
-        out.metric("tproxy_dns_upstream_failures_total", "counter", "Timeouts and errors per upstream.",
+        metric("tproxy_dns_upstream_failures_total", "counter", "Timeouts and errors per upstream.",
                    stats.upstreams.map { (["upstream": $0.address], Double($0.failures)) })
-        out.histogram("tproxy_dns_upstream_rtt_seconds", "Upstream round-trip time of answered queries.", upstreamLatency)
-        out.metric("tproxy_dns_original_destination_queries_total", "counter",
+        histogram("tproxy_dns_upstream_rtt_seconds", "Upstream round-trip time of answered queries.", upstreamLatency)
+        metric("tproxy_dns_original_destination_queries_total", "counter",
                    "Queries by the server the client meant to ask (top 4096 addresses, the rest as other).",
                    stats.originalDestinations.map { (["destination": $0.address], Double($0.queries)) })
+    }
+
+    private mutating func transportMetrics(_ stats: DaemonStats) {
         let transport = stats.transport
-        out.metric("tproxy_dns_dropped_total", "counter", "Queries dropped without an answer, by reason.", [
+        metric("tproxy_dns_dropped_total", "counter", "Queries dropped without an answer, by reason.", [
             (["reason": "oversized"], Double(transport.receiveDropsTruncated)),
             (["reason": "no_original_destination"], Double(transport.receiveDropsNoOriginalDestination)),
-            (["reason": "malformed"], Double(answers.droppedQueries)),
+            (["reason": "malformed"], Double(stats.answers.droppedQueries)),
             (["reason": "not_allowed"], Double(stats.admission.ignored)),
             (["reason": "rate_limited"], Double(stats.admission.rateLimited)),
         ])
-        out.metric("tproxy_dns_refused_total", "counter", "Queries refused because the client is outside --allow.",
+        metric("tproxy_dns_refused_total", "counter", "Queries refused because the client is outside --allow.",
                    [([:], Double(stats.admission.refused))])
-        out.metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",
+        metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",
                    [([:], Double(transport.replySendFailures))])
-        out.metric("tproxy_dns_tcp_connections", "gauge", "Client TCP connections open.", [([:], Double(transport.tcpConnections))])
-        out.metric("tproxy_dns_connections_closed_total", "counter",
+        metric("tproxy_dns_tcp_connections", "gauge", "Client TCP connections open.", [([:], Double(transport.tcpConnections))])
+        metric("tproxy_dns_connections_closed_total", "counter",
                    "Connections closed by the daemon's limits: TCP refused at accept or evicted, metrics/control refused.", [
                        (["reason": "tcp_refused"], Double(transport.tcpRejected)),
                        (["reason": "tcp_evicted"], Double(transport.tcpEvicted ?? 0)),
                        (["reason": "stream_refused"], Double(transport.streamRefused ?? 0)),
                    ])
-        out.metric("tproxy_dns_accept_pauses_total", "counter", "Times a listener stopped accepting for want of descriptors.",
+        metric("tproxy_dns_accept_pauses_total", "counter", "Times a listener stopped accepting for want of descriptors.",
                    [([:], Double(transport.acceptPauses ?? 0))])
-        out.metric("tproxy_dns_query_log_dropped_total", "counter", "Query log lines dropped because the writer fell behind.",
+        metric("tproxy_dns_query_log_dropped_total", "counter", "Query log lines dropped because the writer fell behind.",
                    [([:], Double(stats.queryLog.dropped))])
-        out.metric("tproxy_dns_uptime_seconds", "gauge", "Seconds since start.", [([:], Double(stats.uptimeSeconds))])
-        return out.text
+        metric("tproxy_dns_uptime_seconds", "gauge", "Seconds since start.", [([:], Double(stats.uptimeSeconds))])
     }
 
     private mutating func metric(_ name: String, _ type: String, _ help: String, _ samples: [([String: String], Double)]) {
