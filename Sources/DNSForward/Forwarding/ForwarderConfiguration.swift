@@ -16,6 +16,8 @@ public struct ForwarderConfiguration: Sendable {
     /// Largest UDP reply sent whatever the client advertises: one unfragmented
     /// packet on common paths (DNS flag day 2020).
     public var maximumUDPReply = 1232
+    /// What CHAOS TXT `id.server`/`version.bind` and kin are answered with.
+    public var serverIdentity = ServerIdentity()
 
     public init(upstreamNames: [String], upstreamTimeout: Duration = .seconds(2), maximumInFlight: Int = 4096,
                 upstreamPolicy: UpstreamPolicy = .fastest, upstreamDownAfter: Int = 3,

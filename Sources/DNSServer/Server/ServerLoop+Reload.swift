@@ -3,6 +3,8 @@ import DNSForward
 extension ServerLoop {
     /// Takes what of `new` can change while running; returns the names of the
     /// settings that differ but need a restart. Each loop applies it to itself.
+    /// The forwarder's settings (TTLs, timeouts, --identity, --version-string
+    /// and the rest `Forwarder.reconfigure` takes) apply at once.
     func apply(_ new: DaemonConfiguration) -> [String] {
         var needsRestart = forwarder.reconfigure(new.forwarder)
         let fixed: [(name: String, differs: Bool)] = [

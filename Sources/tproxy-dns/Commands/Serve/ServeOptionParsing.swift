@@ -45,6 +45,12 @@ enum ServeOptionParsing {
         try parsed(DaemonConfiguration.ReplyPath(rawValue: text), "--reply-via \(text): use raw or socket-per-source")
     }
 
+    /// `--identity`, `--version-string`: one TXT character-string (RFC 1035
+    /// 3.3.14), so 1-255 octets; leaving the option out is how to refuse.
+    static func serverText(_ text: String, option: String) throws(ValidationError) -> String {
+        try parsed((1...255).contains(text.utf8.count) ? text : nil, "--\(option): give 1-255 octets of text, or leave it out to answer REFUSED")
+    }
+
     static func logLevel(_ text: String) throws(ValidationError) -> Logger.Level {
         try parsed(Logger.Level(rawValue: text), "--log-level \(text): unknown level")
     }
