@@ -33,7 +33,7 @@ struct ClientQueryParserTests {
         #expect(code == .notImplemented)
         let header = WireFixtures.header(reply)
         #expect(header.id == 0xBEEF)
-        #expect(header.flags == 0x8000 | opcode << 11 | 0x0100 | 0x0080 | 4)
+        #expect(header.flags == 0x8000 | opcode << 11 | 0x0100 | 4)
         #expect(header.qd == 1, "the question is kept where it parsed")
     }
 

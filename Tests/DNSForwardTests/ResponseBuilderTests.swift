@@ -26,7 +26,7 @@ struct ResponseBuilderTests {
     @Test func errorWithoutQuestionOrEDNSCopiesIDOpcodeRDAndCD() {
         let header = DNSHeader(id: 0xABCD, flags: [.rd, .ad, .cd], opcode: .status)
         let reply = ResponseBuilder.error(for: header, question: nil, code: .notImplemented, edns: nil)
-        #expect(reply == [0xAB, 0xCD, 0x91, 0x94, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(reply == [0xAB, 0xCD, 0x91, 0x14, 0, 0, 0, 0, 0, 0, 0, 0], "no RA on NOTIMP")
     }
 
     @Test func serverFailureWithoutEDNSHasNoOPT() throws {

@@ -93,7 +93,7 @@ def comparable(reply):
 def allowed(rules, case, field, tested, reference):
     shape, name, number, transport = case
     for rule in rules:
-        if field not in rule["fields"]:
+        if field not in rule["fields"] and "*" not in rule["fields"]:
             continue
         if "shapes" in rule and shape not in rule["shapes"]:
             continue
@@ -115,7 +115,12 @@ def ask(target, case, qid, timeout):
     shape, name, number, transport = case
     wire = SHAPES[shape](qid, name, number)
     server = target[1] if transport == "udp6" else target[0]
-    reply = dns_wire.exchange(server, target[2], wire, "tcp" if transport.startswith("tcp") else "udp", timeout)
+    protocol = "tcp" if transport.startswith("tcp") else "udp"
+    reply = dns_wire.exchange(server, target[2], wire, protocol, timeout)
+    if reply is None:
+        # One retry, for either side: Unbound now and then closes a TCP connection without
+        # answering under this load, and a lost datagram is not a protocol difference.
+        reply = dns_wire.exchange(server, target[2], wire, protocol, timeout)
     return comparable(None if reply is None else dns_wire.parse(reply))
 
 
@@ -194,7 +199,7 @@ def main():
     r.add_argument("--tested", nargs=2, required=True, metavar=("V4", "V6"))
     r.add_argument("--reference", nargs=3, required=True, metavar=("V4", "V6", "PORT"))
     r.add_argument("--timeout", type=float, default=1.5)
-    r.add_argument("--parallel", type=int, default=16)
+    r.add_argument("--parallel", type=int, default=8)
     args = parser.parse_args()
     return probe(args) if args.command == "probe" else run(args)
 

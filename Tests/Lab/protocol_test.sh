@@ -45,11 +45,11 @@ main() {
         "rcode=REFUSED flags=qr,rd,ra,cd qd=1 an=0 opt=none"
 
     echo "# 2. malformed EDNS: FORMERR with an OPT (RFC 6891 6.1.1, 7)"
-    expect_probe "two OPT records" "$DECOY4" two-opt example.test A "rcode=FORMERR flags=qr,rd,ra qd=1 an=0 opt=nodo"
+    expect_probe "two OPT records" "$DECOY4" two-opt example.test A "rcode=FORMERR flags=qr,rd qd=1 an=0 opt=nodo"
     expect_probe "option data cut short" "$DECOY6" opt-cut-short example.test A \
-        "rcode=FORMERR flags=qr,rd,ra qd=1 an=0 opt=do"
+        "rcode=FORMERR flags=qr,rd qd=1 an=0 opt=do"
     expect_probe "OPT owner not the root" "$DECOY4" opt-odd-owner example.test A \
-        "rcode=FORMERR flags=qr,rd,ra qd=1 an=0 opt=nodo"
+        "rcode=FORMERR flags=qr,rd qd=1 an=0 opt=nodo"
 
     echo "# 3. EDNS version 1 with DO: BADVERS, DO copied (RFC 3225 3)"
     out=$(dig_client +edns=1 +dnssec +noednsnegotiation "@$DECOY4" example.test A)
@@ -58,12 +58,12 @@ main() {
     expect_probe "probe over v6" "$DECOY6" badvers-do example.test A "rcode=BADVERS flags=qr,rd,ra qd=1 an=0 opt=do"
 
     echo "# 4. errors keep the question and carry an OPT"
-    expect_probe "NOTIFY: NOTIMP" "$DECOY4" opcode-notify example.test SOA "rcode=NOTIMP flags=qr,ra qd=1 an=0 opt=nodo"
-    expect_probe "UPDATE: NOTIMP" "$DECOY6" opcode-update example.test SOA "rcode=NOTIMP flags=qr,ra qd=1 an=0 opt=nodo"
-    expect_probe "STATUS: NOTIMP" "$DECOY4" opcode-status example.test A "rcode=NOTIMP flags=qr,rd,ra qd=1 an=0 opt=nodo"
-    expect_probe "QDCOUNT 0: FORMERR" "$DECOY4" qd0-opt example.test A "rcode=FORMERR flags=qr,rd,ra qd=0 an=0 opt=nodo"
-    expect_probe "QDCOUNT 2: FORMERR" "$DECOY6" qd2-opt example.test A "rcode=FORMERR flags=qr,rd,ra qd=0 an=0 opt=nodo"
-    expect_probe "QDCOUNT 2 over TCP" "$DECOY4" qd2-opt example.test A "rcode=FORMERR flags=qr,rd,ra qd=0 an=0 opt=nodo" --tcp
+    expect_probe "NOTIFY: NOTIMP" "$DECOY4" opcode-notify example.test SOA "rcode=NOTIMP flags=qr qd=1 an=0 opt=nodo"
+    expect_probe "UPDATE: NOTIMP" "$DECOY6" opcode-update example.test SOA "rcode=NOTIMP flags=qr qd=1 an=0 opt=nodo"
+    expect_probe "STATUS: NOTIMP" "$DECOY4" opcode-status example.test A "rcode=NOTIMP flags=qr,rd qd=1 an=0 opt=nodo"
+    expect_probe "QDCOUNT 0: FORMERR" "$DECOY4" qd0-opt example.test A "rcode=FORMERR flags=qr,rd qd=0 an=0 opt=nodo"
+    expect_probe "QDCOUNT 2: FORMERR" "$DECOY6" qd2-opt example.test A "rcode=FORMERR flags=qr,rd qd=0 an=0 opt=nodo"
+    expect_probe "QDCOUNT 2 over TCP" "$DECOY4" qd2-opt example.test A "rcode=FORMERR flags=qr,rd qd=0 an=0 opt=nodo" --tcp
 
     echo "# 5. CHAOS identity: REFUSED by default, never forwarded"
     lab_count_upstream_queries

@@ -6,13 +6,16 @@ public enum ResponseBuilder {
     public static let advertisedUDPSize: UInt16 = 1232
 
     /// An error the daemon answers a query with at once (FORMERR, NOTIMP,
-    /// REFUSED, BADVERS): ID and opcode copied, QR and RA set, RD and CD
-    /// copied (RFC 1035 4.1.1, RFC 4035 3.2.2); the question when one could be
-    /// read, else no sections; an OPT when the query had one, however broken
-    /// (RFC 6891 7), with its DO bit (RFC 3225 3) and the extended RCODE bits.
+    /// REFUSED, BADVERS): ID and opcode copied, QR set, RD and CD copied (RFC
+    /// 1035 4.1.1, RFC 4035 3.2.2); the question when one could be read, else
+    /// no sections; an OPT when the query had one, however broken (RFC 6891
+    /// 7), with its DO bit (RFC 3225 3) and the extended RCODE bits. RA only
+    /// for a query we understood: FORMERR and NOTIMP answer a message, not a
+    /// question about recursion (as Unbound and knotd answer them).
     public static func error(for query: DNSHeader, question: DNSQuestion?, code: DNSResponseCode,
                              edns: EDNSEcho?) -> [UInt8] {
-        let flags = query.flags.intersection([.rd, .cd]).union([.qr, .ra])
+        var flags = query.flags.intersection([.rd, .cd]).union(.qr)
+        if code != .formatError, code != .notImplemented { flags.insert(.ra) }
         var wire = DNSHeader(id: query.id, flags: flags, opcode: query.opcode, responseCode: code,
                              questionCount: question == nil ? 0 : 1, additionalCount: edns == nil ? 0 : 1).bytes
         if let question { wire += question.wire }
