@@ -15,7 +15,8 @@ source scripts/lib/debian_packages.sh
 source scripts/lib/lab.sh
 trap lab_down EXIT # only the kernel check's namespace can be ours here
 
-packages=(libldns-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3 util-linux)
+# unbound: the reference resolver of Tests/Lab/conformance_test.sh (run in a lab namespace).
+packages=(libldns-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3 util-linux unbound)
 swift_flags=(${SWIFT_SCRATCH_PATH:+--scratch-path "$SWIFT_SCRATCH_PATH"})
 passed=0 failed=0 skipped=0
 report=()

@@ -23,10 +23,10 @@ struct ResponseBuilderTests {
         #expect(ResponseBuilder.truncated(reply: [1, 2, 3]) == nil)
     }
 
-    @Test func headerOnlyCopiesIDOpcodeAndRD() {
-        let header = DNSHeader(id: 0xABCD, flags: [.rd, .ad], opcode: .status)
-        let reply = ResponseBuilder.headerOnly(for: header, code: .notImplemented)
-        #expect(reply == [0xAB, 0xCD, 0x91, 0x04, 0, 0, 0, 0, 0, 0, 0, 0])
+    @Test func errorWithoutQuestionOrEDNSCopiesIDOpcodeRDAndCD() {
+        let header = DNSHeader(id: 0xABCD, flags: [.rd, .ad, .cd], opcode: .status)
+        let reply = ResponseBuilder.error(for: header, question: nil, code: .notImplemented, edns: nil)
+        #expect(reply == [0xAB, 0xCD, 0x91, 0x14, 0, 0, 0, 0, 0, 0, 0, 0], "no RA on NOTIMP")
     }
 
     @Test func serverFailureWithoutEDNSHasNoOPT() throws {

@@ -1,3 +1,4 @@
+import DNSForward
 import Testing
 @testable import tproxy_dns
 
@@ -40,5 +41,16 @@ struct ServeOptionParsingTests {
                 "\(error)".contains("--max-in-flight-per-client \(bad): use 1 to --max-in-flight (4096)")
             }
         }
+    }
+
+    @Test func identityAndVersionStrings() throws {
+        let command = try ServeCommand.parse(["--upstream", "192.0.2.53", "--identity", "gw-1", "--version-string", "v9"])
+        let identity = try command.daemonConfiguration().forwarder.serverIdentity
+        #expect(identity == ServerIdentity(identity: "gw-1", version: "v9"))
+        let unset = try ServeCommand.parse(["--upstream", "192.0.2.53"]).daemonConfiguration().forwarder.serverIdentity
+        #expect(unset == ServerIdentity(), "unset: REFUSED")
+        #expect((try? ServeOptionParsing.serverText("", option: "identity")) == nil)
+        #expect((try? ServeOptionParsing.serverText(String(repeating: "x", count: 256), option: "identity")) == nil)
+        #expect(try ServeOptionParsing.serverText(String(repeating: "x", count: 255), option: "identity").utf8.count == 255)
     }
 }

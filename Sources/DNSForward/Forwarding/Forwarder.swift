@@ -80,7 +80,7 @@ public final class Forwarder<Client: ForwarderClient> {
     }
 
     /// Applies settings that can change under a running daemon (SIGHUP): TTL
-    /// policy, timeouts, reply size, in-flight limit. Upstreams and cache size
+    /// policy, timeouts, reply size, in-flight limit, server identity. Upstreams and cache size
     /// need a restart; their values in `new` are ignored. Returns the names of
     /// settings that differ but were not applied.
     @discardableResult
@@ -146,6 +146,10 @@ public final class Forwarder<Client: ForwarderClient> {
     }
 
     private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
+        if let own = configuration.serverIdentity.answer(query) {
+            return [.reply(to: client, bytes: own.bytes,
+                           details: ReplyDetails(code: own.code, source: .daemon, question: query.question, receivedAt: now))]
+        }
         if let local = localZones.answer(query) {
             counters.answeredFromZones += 1
             return [.reply(to: client, bytes: local.bytes,

@@ -21,6 +21,8 @@ public struct ForwarderConfiguration: Sendable {
     /// Largest UDP reply sent whatever the client advertises: one unfragmented
     /// packet on common paths (DNS flag day 2020).
     public var maximumUDPReply = 1232
+    /// What CHAOS TXT `id.server`/`version.bind` and kin are answered with.
+    public var serverIdentity = ServerIdentity()
 
     /// `maximumInFlightPerClient`, or its default.
     public var inFlightPerClientLimit: Int { maximumInFlightPerClient ?? max(1, maximumInFlight / 4) }

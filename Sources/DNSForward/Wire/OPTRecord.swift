@@ -32,16 +32,35 @@ enum OPTRecord {
     }
 
     /// The OPT record at `offset`, which must end the message at `end` (as in
-    /// a query); nil when it is anything else.
+    /// a query) and hold only whole options; nil when it is anything else.
     static func read(_ reader: WireReader, at offset: Int, end: Int) -> Fields? {
         guard offset < end, reader.bytes[offset] == 0,
               reader.u16(at: offset + 1) == RecordType.opt.rawValue,
-              let size = reader.u16(at: offset + udpSizeOffset),
-              let ttl = reader.u32(at: offset + extendedCodeOffset),
               let rdataLength = reader.u16(at: offset + 9),
-              offset + length + Int(rdataLength) == end else { return nil }
+              offset + length + Int(rdataLength) == end,
+              optionsAreWhole(reader, from: offset + length, to: end) else { return nil }
+        return fields(reader, at: offset)
+    }
+
+    /// Size, DO and version of the OPT-typed record whose owner is the one
+    /// octet at `offset`; nil when its fixed part runs past the message.
+    static func fields(_ reader: WireReader, at offset: Int) -> Fields? {
+        guard let size = reader.u16(at: offset + udpSizeOffset),
+              let ttl = reader.u32(at: offset + extendedCodeOffset) else { return nil }
         let dnssecOK = UInt8(truncatingIfNeeded: ttl >> 8) & dnssecOKBit != 0
         return Fields(udpSize: size, dnssecOK: dnssecOK, version: UInt8(truncatingIfNeeded: ttl >> 16))
+    }
+
+    /// Whether the RDATA in `start..<end` is a run of whole options, each
+    /// CODE (2), LENGTH (2) and LENGTH octets (RFC 6891 6.1.2); one cut short
+    /// makes the query malformed, answered FORMERR (RFC 6891 7).
+    static func optionsAreWhole(_ reader: WireReader, from start: Int, to end: Int) -> Bool {
+        var position = start
+        while position < end {
+            guard position + 4 <= end, let optionLength = reader.u16(at: position + 2) else { return false }
+            position += 4 + Int(optionLength)
+        }
+        return position == end
     }
 
     /// Writes an OPT with a root owner and nothing else set at `offset`.

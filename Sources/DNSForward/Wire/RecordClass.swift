@@ -8,6 +8,8 @@ public struct RecordClass: RawRepresentable, Hashable, Sendable, ExpressibleByIn
 
     /// The Internet: the only class local zones serve.
     public static let `in`: RecordClass = 1
+    /// CHAOS: where servers name themselves (`version.bind`, RFC 4892).
+    public static let chaos: RecordClass = 3
     /// QCLASS `*` (RFC 1035 3.2.5).
     public static let any: RecordClass = 255
 }

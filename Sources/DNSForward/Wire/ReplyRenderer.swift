@@ -74,17 +74,20 @@ enum ReplyRenderer {
         // Over the client's limit: header and question with TC, so it retries over TCP.
         var header = DNSHeader(wire: reply) ?? DNSHeader(id: query.id, flags: .qr)
         header.flags.subtract(Self.clearedFlags)
-        header.flags.formUnion(query.requestFlags.intersection(.rd).union(.ra))
+        header.flags.formUnion(query.requestFlags.intersection(copiedFlags).union(.ra))
         return ResponseBuilder.truncated(replyHeader: header, for: query)
     }
 
-    /// AA goes (we are not the authority for relayed or cached data) and RD
-    /// is the client's own (RFC 1035 4.1.1).
-    private static let clearedFlags: HeaderFlags = [.aa, .rd]
+    /// AA goes (we are not the authority for relayed or cached data); RD and
+    /// CD are the client's own (RFC 1035 4.1.1, RFC 4035 3.2.2), whatever the
+    /// upstream's reply or the query that filled the cache entry said.
+    private static let clearedFlags: HeaderFlags = [.aa, .rd, .cd]
+    private static let copiedFlags: HeaderFlags = [.rd, .cd]
 
     /// Writes `stored`, personalized, into `out`; returns its length, or nil
     /// when it would exceed the client's limit or `out` (the caller answers
-    /// with TC instead). RD mirrors the query (RFC 1035 4.1.1); AA goes, since
+    /// with TC instead). RD and CD mirror the query (RFC 1035 4.1.1, RFC 4035
+    /// 3.2.2); AA goes, since
     /// we are not the authority for relayed or cached data; RA is set, since
     /// recursion is what we offer. `questionName` is the client's own spelling.
     ///
@@ -108,7 +111,7 @@ enum ReplyRenderer {
         ttl.apply(to: out, at: ttlOffsets, below: kept)
         out[0] = UInt8(client.id >> 8)
         out[1] = UInt8(truncatingIfNeeded: client.id)
-        DNSHeader.rewriteFlags(in: out, removing: clearedFlags, inserting: client.requestFlags.intersection(.rd).union(.ra))
+        DNSHeader.rewriteFlags(in: out, removing: clearedFlags, inserting: client.requestFlags.intersection(copiedFlags).union(.ra))
         if length >= DNSHeader.length + questionName.count {
             (out.baseAddress! + DNSHeader.length).copyMemory(from: questionName.baseAddress!, byteCount: questionName.count)
         }

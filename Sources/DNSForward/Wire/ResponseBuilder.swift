@@ -5,11 +5,27 @@ public enum ResponseBuilder {
     /// on any common path without fragmentation.
     public static let advertisedUDPSize: UInt16 = 1232
 
-    /// Header only: ID, opcode and RD copied from the query, QR set, no sections.
-    /// For queries too broken to echo a question from (RFC 1035 4.1.1).
-    public static func headerOnly(for query: DNSHeader, code: DNSResponseCode) -> [UInt8] {
-        DNSHeader(id: query.id, flags: query.flags.intersection(.rd).union(.qr), opcode: query.opcode,
-                  responseCode: code).bytes
+    /// An error the daemon answers a query with at once (FORMERR, NOTIMP,
+    /// REFUSED, BADVERS): ID and opcode copied, QR set, RD and CD copied (RFC
+    /// 1035 4.1.1, RFC 4035 3.2.2); the question when one could be read, else
+    /// no sections; an OPT when the query had one, however broken (RFC 6891
+    /// 7), with its DO bit (RFC 3225 3) and the extended RCODE bits. RA only
+    /// for a query we understood: FORMERR and NOTIMP answer a message, not a
+    /// question about recursion (as Unbound and knotd answer them).
+    public static func error(for query: DNSHeader, question: DNSQuestion?, code: DNSResponseCode,
+                             edns: EDNSEcho?) -> [UInt8] {
+        var flags = query.flags.intersection([.rd, .cd]).union(.qr)
+        if code != .formatError, code != .notImplemented { flags.insert(.ra) }
+        var wire = DNSHeader(id: query.id, flags: flags, opcode: query.opcode, responseCode: code,
+                             questionCount: question == nil ? 0 : 1, additionalCount: edns == nil ? 0 : 1).bytes
+        if let question { wire += question.wire }
+        if let edns { wire += opt(extendedCode: code.extendedBits, dnssecOK: edns.dnssecOK) }
+        return wire
+    }
+
+    /// What an error reply repeats of a query's OPT: that there was one, and its DO bit.
+    public struct EDNSEcho: Sendable {
+        public let dnssecOK: Bool
     }
 
     /// Header + question (+ OPT when the client used EDNS, RFC 6891 7) and no records.
@@ -35,10 +51,6 @@ public enum ResponseBuilder {
     public static func serverFailure(for query: ClientQuery) -> [UInt8] {
         response(id: query.id, flags: query.requestFlags, question: query.question, code: .serverFailure,
                  withOPT: query.hasEDNS, dnssecOK: query.dnssecOK)
-    }
-
-    static func badVersion(id: UInt16, flags: HeaderFlags, question: DNSQuestion) -> [UInt8] {
-        response(id: id, flags: flags, question: question, code: .badVersion, withOPT: true, dnssecOK: false)
     }
 
     /// A reply cut to header + question with TC set, for a client whose buffer

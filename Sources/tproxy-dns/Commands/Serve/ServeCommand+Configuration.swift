@@ -26,6 +26,11 @@ extension ServeCommand {
         )
         forwarder.maximumUDPReply = maxUDPSize
         forwarder.maximumInFlightPerClient = try ServeOptionParsing.inFlightPerClient(maxInFlightPerClient, total: maxInFlight)
+        forwarder.serverIdentity = ServerIdentity(
+            identity: try identity.map { text throws(ValidationError) in try ServeOptionParsing.serverText(text, option: "identity") },
+            version: try versionString.map { text throws(ValidationError) in
+                try ServeOptionParsing.serverText(text, option: "version-string")
+            })
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections

@@ -80,6 +80,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Largest UDP reply sent, whatever the client advertises (512-4096).", valueName: "bytes"))
     var maxUDPSize: Int = 1232
 
+    @Option(help: ArgumentHelp("Text answered to CHAOS TXT id.server and hostname.bind (1-255 octets). Unset: REFUSED. Never forwarded either way.", valueName: "text"))
+    var identity: String?
+
+    @Option(help: ArgumentHelp("Text answered to CHAOS TXT version.bind and version.server (1-255 octets). Unset: REFUSED. Never forwarded either way.", valueName: "text"))
+    var versionString: String?
+
     @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 10
 

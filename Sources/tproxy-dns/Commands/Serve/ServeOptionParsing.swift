@@ -70,6 +70,12 @@ enum ServeOptionParsing {
                           "--max-in-flight-per-client \(value): use 1 to --max-in-flight (\(total))")
     }
 
+    /// `--identity`, `--version-string`: one TXT character-string (RFC 1035
+    /// 3.3.14), so 1-255 octets; leaving the option out is how to refuse.
+    static func serverText(_ text: String, option: String) throws(ValidationError) -> String {
+        try parsed((1...255).contains(text.utf8.count) ? text : nil, "--\(option): give 1-255 octets of text, or leave it out to answer REFUSED")
+    }
+
     static func logLevel(_ text: String) throws(ValidationError) -> Logger.Level {
         try parsed(Logger.Level(rawValue: text), "--log-level \(text): unknown level")
     }
