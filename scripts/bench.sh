@@ -96,17 +96,8 @@ install_packages() {
     has_row dnsdist-dnat && pkgs+=(dnsdist)
     has_row dnsmasq-dnat && pkgs+=(dnsmasq-base) # the binary only: no service on the host
     [[ -n ${BENCH_PROFILE:-} ]] && pkgs+=(linux-perf)
-    # unbound and dnsdist ship services that would start on the host's port 53 at install;
-    # the benchmark runs its own copies in the lab, so keep the host's untouched.
-    local policy=/usr/sbin/policy-rc.d ours=0 status=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\n# scripts/bench.sh: no service starts during its apt-get install\nexit 101\n' >"$policy"
-        chmod 755 "$policy"
-        ours=1
-    fi
-    ensure_debian_packages "${pkgs[@]}" || status=$?
-    ((ours)) && rm -f "$policy"
-    return "$status"
+    # ensure_debian_packages keeps their services from starting on the host.
+    ensure_debian_packages "${pkgs[@]}"
 }
 
 # --- measurements ---------------------------------------------------------------------

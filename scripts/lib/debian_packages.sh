@@ -17,6 +17,17 @@ ensure_debian_packages() {
         return 1
     fi
     echo "installing: ${missing[*]}" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+    # unbound, knot and dnsdist ship services that would start on the host's port 53 at
+    # install; the tests and the benchmark run their own copies in lab namespaces, so no
+    # service may start (policy-rc.d 101), and the host stays as it was.
+    local policy=/usr/sbin/policy-rc.d ours=0 status=0
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\n# scripts/lib/debian_packages.sh: no service starts during its apt-get install\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        ours=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || status=$?
+    ((ours)) && rm -f "$policy"
+    return "$status"
 }
