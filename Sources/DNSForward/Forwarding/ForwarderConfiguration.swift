@@ -16,6 +16,17 @@ public struct ForwarderConfiguration: Sendable {
     /// Largest UDP reply sent whatever the client advertises: one unfragmented
     /// packet on common paths (DNS flag day 2020).
     public var maximumUDPReply = 1232
+    /// DNS 0x20: random letter case in UDP queries upstream, echoed exactly by
+    /// any reply we take (`serve --no-case-randomization` turns it off).
+    public var caseRandomization = true
+
+    /// The same settings with DNS 0x20 off: for drivers (tests, fuzzers,
+    /// benchmarks) whose fake upstreams answer in the client's own case.
+    public var withoutCaseRandomization: ForwarderConfiguration {
+        var copy = self
+        copy.caseRandomization = false
+        return copy
+    }
 
     public init(upstreamNames: [String], upstreamTimeout: Duration = .seconds(2), maximumInFlight: Int = 4096,
                 upstreamPolicy: UpstreamPolicy = .fastest, upstreamDownAfter: Int = 3,

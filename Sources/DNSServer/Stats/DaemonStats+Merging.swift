@@ -15,11 +15,19 @@ extension DaemonStats {
         transport.replySendFailures += other.transport.replySendFailures
         transport.receiveDropsTruncated += other.transport.receiveDropsTruncated
         transport.receiveDropsNoOriginalDestination += other.transport.receiveDropsNoOriginalDestination
+        transport.upstreamSocketsRetiredForForgery = Self.sum(transport.upstreamSocketsRetiredForForgery,
+                                                             other.transport.upstreamSocketsRetiredForForgery)
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         admission.refused += other.admission.refused
         admission.ignored += other.admission.ignored
         admission.rateLimited += other.admission.rateLimited
+        admission.refusedDropped = Self.sum(admission.refusedDropped, other.admission.refusedDropped)
         queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
+    }
+
+    /// Optional counts (absent from older daemons) add up as zero.
+    static func sum(_ a: Int?, _ b: Int?) -> Int? {
+        a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0)
     }
 
     /// Summed by address, most asked first, "other" (past a loop's capacity) last.
@@ -47,6 +55,7 @@ extension DaemonStats.Answers {
         rejectedUpstreamReplies += other.rejectedUpstreamReplies
         tcpRetries += other.tcpRetries
         droppedQueries += other.droppedQueries
+        caseMismatches = DaemonStats.sum(caseMismatches, other.caseMismatches)
     }
 }
 
@@ -65,6 +74,8 @@ extension DaemonStats.Upstream {
             break
         }
         up = up && other.up
+        // Each loop detects case-mangling upstreams on its own: off anywhere shows as off.
+        if let theirs = other.caseRandomization { caseRandomization = (caseRandomization ?? true) && theirs }
         queries += other.queries
         failures += other.failures
     }

@@ -21,6 +21,8 @@ public struct DaemonStats: Codable, Sendable {
         public var failures: Int
         /// Smoothed round-trip time; nil until measured.
         public var rttMilliseconds: Double?
+        /// Whether its UDP queries get DNS 0x20 (random letter case). Optional: older daemons lack it.
+        public var caseRandomization: Bool?
     }
 
     public struct Destination: Codable, Sendable {
@@ -40,6 +42,8 @@ public struct DaemonStats: Codable, Sendable {
         public var rejectedUpstreamReplies: Int
         public var tcpRetries: Int
         public var droppedQueries: Int
+        /// Upstream replies with our ID in another letter case (DNS 0x20). Optional: older daemons lack it.
+        public var caseMismatches: Int?
     }
 
     public struct Transport: Codable, Sendable {
@@ -48,12 +52,16 @@ public struct DaemonStats: Codable, Sendable {
         public var replySendFailures: Int
         public var receiveDropsTruncated: Int
         public var receiveDropsNoOriginalDestination: Int
+        /// Upstream sockets retired because forged replies flooded them. Optional: older daemons lack it.
+        public var upstreamSocketsRetiredForForgery: Int?
     }
 
     public struct Admission: Codable, Sendable {
         public var refused: Int
         public var ignored: Int
         public var rateLimited: Int
+        /// REFUSED replies not sent over --refused-rate. Optional: older daemons lack it.
+        public var refusedDropped: Int?
     }
 
     public struct QueryLog: Codable, Sendable {

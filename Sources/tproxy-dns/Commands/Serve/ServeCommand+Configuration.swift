@@ -24,6 +24,7 @@ extension ServeCommand {
             cache: cache
         )
         forwarder.maximumUDPReply = maxUDPSize
+        forwarder.caseRandomization = caseRandomization
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
@@ -38,7 +39,8 @@ extension ServeCommand {
         configuration.admission = ClientAdmission(
             allowed: try allowedClients(),
             refusedAction: try ServeOptionParsing.refusedAction(refusedAction),
-            rateLimit: rateLimit)
+            rateLimit: rateLimit,
+            refusedRate: refusedRate)
         return configuration
     }
 
