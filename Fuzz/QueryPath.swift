@@ -41,7 +41,8 @@ private let localZones: LocalZones = {
     }
 }()
 
-private let configuration = ForwarderConfiguration(upstreamNames: ["upstream0"], upstreamPolicy: .ordered)
+// 0x20 off: this target checks the upstream query carries exactly the client's question.
+private let configuration = ForwarderConfiguration(upstreamNames: ["upstream0"], upstreamPolicy: .ordered).withoutCaseRandomization
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzQueryPath(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -76,8 +77,8 @@ public func fuzzQueryPath(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             checkClientReply(bytes, query: input, limit: udpLimit, question: question, context: "first reply")
         case .sendUpstream(let request):
             sent = (request.token, request.bytes)
-        case .closeUpstream:
-            fuzzFailure("closeUpstream before anything was sent", input: input)
+        case .closeUpstream, .suspectForgery:
+            fuzzFailure("closeUpstream or suspectForgery before anything was sent", input: input)
         }
     }
     fuzzTrace("query: \(verdict), \(actions.count) actions, sent upstream: \(sent != nil)")

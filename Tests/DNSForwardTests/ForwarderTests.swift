@@ -11,15 +11,17 @@ final class ForwarderHarness {
     let start = ContinuousClock.now
 
     init(upstreams: Int = 1, maximumInFlight: Int = 100, firstID: UInt16 = 0x4000,
-         policy: UpstreamPolicy = .ordered, cache: CacheConfiguration = CacheConfiguration()) {
+         policy: UpstreamPolicy = .ordered, cache: CacheConfiguration = CacheConfiguration(),
+         caseBits: (() -> UInt64)? = nil) {
         nextID = firstID
         var forwarderIDs = firstID
-        forwarder = Forwarder(
-            configuration: ForwarderConfiguration(upstreamNames: (0..<upstreams).map { "upstream\($0)" },
-                                                  upstreamTimeout: .seconds(2), maximumInFlight: maximumInFlight,
-                                                  upstreamPolicy: policy, cache: cache),
-            logger: Logger(label: "test"),
-            makeID: { defer { forwarderIDs &+= 1 }; return forwarderIDs })
+        var configuration = ForwarderConfiguration(upstreamNames: (0..<upstreams).map { "upstream\($0)" },
+                                                   upstreamTimeout: .seconds(2), maximumInFlight: maximumInFlight,
+                                                   upstreamPolicy: policy, cache: cache)
+        // Most tests answer in the client's own case; 0x20 tests pass their case bits.
+        configuration.caseRandomization = caseBits != nil
+        forwarder = Forwarder(configuration: configuration, logger: Logger(label: "test"),
+                              makeID: { defer { forwarderIDs &+= 1 }; return forwarderIDs }, makeCaseBits: caseBits)
     }
 
     func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }

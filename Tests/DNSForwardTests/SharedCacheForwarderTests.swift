@@ -16,7 +16,7 @@ struct SharedCacheForwarderTests {
     static func forwarder(_ label: String, sharing cache: DNSCache, firstID: UInt16) -> Forwarder<String> {
         var ids = firstID
         return Forwarder(configuration: ForwarderConfiguration(upstreamNames: ["upstream0"], upstreamPolicy: .ordered,
-                                                               cache: cache.configuration),
+                                                               cache: cache.configuration).withoutCaseRandomization,
                          logger: Logger(label: label), cache: cache, makeID: { defer { ids &+= 1 }; return ids })
     }
 

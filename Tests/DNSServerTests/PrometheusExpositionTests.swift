@@ -54,4 +54,32 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_upstream_rtt_seconds_count{upstream=\"a\\\"b\"} 3\n"))
         #expect(text.contains("tproxy_dns_upstream_rtt_seconds_sum{upstream=\"a\\\"b\"} 10.0033\n"))
     }
+
+    @Test func spoofingDefencesAreExposed() {
+        var stats = stats
+        stats.admission.refusedDropped = 900
+        stats.answers.caseMismatches = 3
+        stats.transport.upstreamSocketsRetiredForForgery = 1
+        stats.upstreams[0].caseRandomization = false
+        let text = PrometheusExposition.render(stats: stats, upstreamLatency: [])
+        #expect(text.contains("tproxy_dns_dropped_total{reason=\"refused_over_rate\"} 900\n"))
+        #expect(text.contains("tproxy_dns_upstream_case_mismatches_total 3\n"))
+        #expect(text.contains("tproxy_dns_upstream_case_randomization{upstream=\"198.51.100.53:53\"} 0\n"))
+        #expect(text.contains("tproxy_dns_upstream_sockets_retired_forged_total 1\n"))
+    }
+
+    @Test func workersAddUpTheNewCounters() {
+        var primary = stats
+        var worker = stats
+        primary.admission.refusedDropped = 5
+        worker.admission.refusedDropped = 7
+        worker.answers.caseMismatches = 2
+        primary.upstreams[0].caseRandomization = true
+        worker.upstreams[0].caseRandomization = false
+        primary.add(worker: worker)
+        #expect(primary.admission.refusedDropped == 12)
+        #expect(primary.answers.caseMismatches == 2)
+        #expect(primary.upstreams[0].caseRandomization == false, "off on any loop shows as off")
+        #expect(primary.transport.upstreamSocketsRetiredForForgery == nil, "absent on both: still absent")
+    }
 }

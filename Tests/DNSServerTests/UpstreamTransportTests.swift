@@ -14,6 +14,7 @@ private final class RecordingReceiver: UpstreamOutcomeReceiver {
         case .reply(let token, let wire): outcomes.append("reply \(token) \(wire.count)")
         case .failure(let token): outcomes.append("failure \(token)")
         case .unmatched(let reason): outcomes.append("unmatched \(reason)")
+        case .forgedReplies(let tokens): outcomes.append("forged \(tokens.sorted())")
         }
     }
 }
@@ -111,5 +112,68 @@ struct UpstreamTransportTests {
         #expect(receiver.outcomes == ["reply 9 \(reply.count)"])
         transport.close(token: 9)
         #expect(loop.registrationCount == 0)
+    }
+}
+
+@Suite("Upstream forgery alarm")
+struct UpstreamForgeryAlarmTests {
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
+
+    @Test func theAlarmFiresOnceAtTheThresholdWithinTheWindow() {
+        var alarm = ForgeryAlarm()
+        let start = ContinuousClock.now
+        let fired = (0..<ForgeryAlarm.threshold * 2).filter { alarm.record(now: start + .milliseconds($0 * 10)) }
+        #expect(fired == [ForgeryAlarm.threshold - 1])
+        // Spread out, the same count never fires.
+        var slow = ForgeryAlarm()
+        #expect((0..<50).allSatisfy { !slow.record(now: start + .milliseconds($0 * 200)) })
+    }
+
+    @Test func aFloodOfWrongIDsRetiresTheSocketAndHandsItsQueriesOver() throws {
+        let upstream = try FakeUpstream(type: Int32(SOCK_DGRAM.rawValue))
+        let loop = try EventLoop()
+        let receiver = RecordingReceiver()
+        let transport = UpstreamTransport(upstreams: [upstream.endpoint], socketsPerUpstream: 1, queriesPerSocket: 100, loop: loop,
+                                          readBuffer: buffer, logger: Logger(label: "test"))
+        transport.receiver = receiver
+        let query = TestMessages.query(id: 0x1234, name: "www.example.test")
+        _ = transport.send(UpstreamRequest(token: 7, upstream: 0, id: 0x1234, bytes: query, transport: .udp))
+        _ = transport.flushQueries()
+        transport.endRound()
+        let received = try #require(upstream.receive())
+        let firstPort = boundPort(of: transport.sockets.members.values.first!.socket.socket.rawValue)
+        for forged in 0..<ForgeryAlarm.threshold {
+            upstream.send([0x77, UInt8(forged)] + Array(TestMessages.reply(to: query).dropFirst(2)), to: received.from)
+        }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !receiver.outcomes.contains("forged [7]"), ContinuousClock.now < deadline {
+            try loop.turn(timeoutMilliseconds: 100)
+        }
+        #expect(receiver.outcomes.last == "forged [7]")
+        #expect(receiver.outcomes.filter { $0.hasPrefix("unmatched") }.count == ForgeryAlarm.threshold)
+        #expect(transport.socketsRetiredForForgery == 1)
+        // The pipeline moves token 7 to TCP and closes it here: the socket goes with it.
+        transport.close(token: 7)
+        #expect(loop.registrationCount == 0)
+        _ = transport.send(UpstreamRequest(token: 8, upstream: 0, id: 1, bytes: query, transport: .udp))
+        let replacement = try #require(transport.sockets.members.values.first)
+        #expect(boundPort(of: replacement.socket.socket.rawValue) != firstPort, "a new socket, a new random port")
+        transport.closeAll()
+    }
+
+    @Test func forgedRepliesTheForwarderFindsCountTowardTheSameAlarm() throws {
+        let upstream = try FakeUpstream(type: Int32(SOCK_DGRAM.rawValue))
+        let loop = try EventLoop()
+        let transport = UpstreamTransport(upstreams: [upstream.endpoint], socketsPerUpstream: 1, queriesPerSocket: 100, loop: loop,
+                                          readBuffer: buffer, logger: Logger(label: "test"))
+        let query = TestMessages.query(id: 1, name: "www.example.test")
+        for token in 1...3 { _ = transport.send(UpstreamRequest(token: UInt64(token), upstream: 0, id: UInt16(token), bytes: query, transport: .udp)) }
+        let now = ContinuousClock.now
+        let handedOver = (0..<ForgeryAlarm.threshold).map { _ in transport.recordForgedReply(token: 1, now: now) }
+        let quietUntilTheLast = handedOver.dropLast().allSatisfy { $0.isEmpty }
+        #expect(quietUntilTheLast)
+        #expect(handedOver.last?.sorted() == [1, 2, 3])
+        #expect(transport.recordForgedReply(token: 99, now: now).isEmpty, "an unknown token counts nowhere")
+        transport.closeAll()
     }
 }

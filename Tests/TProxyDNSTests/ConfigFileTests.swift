@@ -141,10 +141,37 @@ struct ServeConfigurationTests {
         }
     }
 
+    @Test func flagPairKeysSayBothTrueAndFalse() throws {
+        try withFile("upstream = [\"198.51.100.53\"]\ncase-randomization = false\nrefused-rate = 20\n") { path in
+            let merged = try ServeConfiguration.merge(file: path, commandLine: [])
+            #expect(!merged.caseRandomization)
+            #expect(merged.refusedRate == 20)
+            let configuration = try merged.daemonConfiguration()
+            #expect(!configuration.forwarder.caseRandomization)
+            #expect(configuration.admission.refusedRate == 20)
+            // The command line still wins.
+            let overridden = try ServeConfiguration.merge(file: path, commandLine: ["--case-randomization"])
+            #expect(overridden.caseRandomization)
+        }
+        try withFile("upstream = [\"198.51.100.53\"]\ncase-randomization = true\n") { path in
+            let merged = try ServeConfiguration.merge(file: path, commandLine: [])
+            #expect(merged.caseRandomization)
+        }
+        try withFile("upstream = [\"198.51.100.53\"]\nrefused-rate = 0\n") { path in
+            #expect {
+                try ServeConfiguration.merge(file: path, commandLine: [])
+            } throws: { error in
+                (error as? ConfigFileError)?.message.contains("--refused-rate must be positive") == true
+            }
+        }
+    }
+
     @Test func shippedExampleLoads() throws {
         let path = #filePath.replacingOccurrences(of: "Tests/TProxyDNSTests/ConfigFileTests.swift", with: "contrib/tproxy-dns.example.toml")
         let merged = try ServeConfiguration.merge(file: path, commandLine: [])
         #expect(merged.upstream.count == 2)
         #expect(merged.allow == ["192.168.0.0/16", "fd00::/8"])
+        #expect(merged.caseRandomization)
+        #expect(merged.refusedRate == 100)
     }
 }

@@ -82,4 +82,20 @@ struct StatsTableTests {
         ].map { $0 + "\n" }.joined()
         #expect(StatsTable.render(Self.stats) == expected)
     }
+
+    /// Figures older daemons do not send show only when a daemon sends them.
+    @Test func newerFiguresShowWhenPresent() {
+        var stats = Self.stats
+        stats.admission.refusedDropped = 900
+        stats.answers.caseMismatches = 3
+        stats.transport.upstreamSocketsRetiredForForgery = 1
+        stats.upstreams[0].caseRandomization = true
+        stats.upstreams[1].caseRandomization = false
+        let text = StatsTable.render(stats)
+        for row in ["refusals over cap", "wrong-case replies", "sockets retired (forged)", "upstreams with 0x20 off"] {
+            #expect(text.contains(row))
+        }
+        #expect(text.contains("  upstreams with 0x20 off  1\n"))
+        #expect(text.contains("  refusals over cap      900\n"))
+    }
 }

@@ -14,6 +14,9 @@ extension Forwarder {
         let plan: [Int]
         var position: Int
         var upstreamID: UInt16
+        /// The name as sent with randomized case (DNS 0x20), which the reply
+        /// must echo exactly; nil when sent as the client spelled it.
+        var sentName: DNSName? = nil
         var transport: Transport
         var sentAt: ContinuousClock.Instant
         var deadline: ContinuousClock.Instant
@@ -66,10 +69,41 @@ extension Forwarder {
         selector.recordQuery(attempt.upstream)
         let wire = attempt.isProbe
             ? UpstreamQuery.probe(id: attempt.upstreamID)
-            : UpstreamQuery.wire(id: attempt.upstreamID, question: attempt.questionWire,
+            : UpstreamQuery.wire(id: attempt.upstreamID, question: questionWire(for: &attempts[token]!),
                                  requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
         return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
                                               bytes: wire, transport: attempt.transport))]
+    }
+
+    /// The question as it goes upstream: over UDP to an upstream that keeps
+    /// case, its name in random case (remembered to check the reply against);
+    /// otherwise as the client spelled it. TCP gains nothing from 0x20: no
+    /// off-path forger can inject into the connection.
+    private func questionWire(for attempt: inout Attempt) -> ArraySlice<UInt8> {
+        attempt.sentName = nil
+        guard attempt.transport == .udp,
+              caseRandomization.isUsed(for: attempt.upstream, enabled: configuration.caseRandomization) else {
+            return attempt.questionWire
+        }
+        let name = caseRandomization.randomized(attempt.question.name)
+        attempt.sentName = name
+        return DNSQuestion(name: name, type: attempt.question.type, class: attempt.question.class).wire[...]
+    }
+
+    /// Asks the attempt `token`'s question again over TCP, same upstream: its
+    /// UDP socket is not to be trusted (forged replies arrive on it).
+    public func retryOverTCP(token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+        guard let attempt = attempts[token], attempt.transport == .udp, !attempt.isProbe else { return [] }
+        finish(token)
+        return [.closeUpstream(token: token)] + askOverTCP(attempt, now: now)
+    }
+
+    /// The same query to the same upstream over TCP (after TC, RFC 7766 5, or forgery on its socket).
+    func askOverTCP(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+        counters.tcpRetries += 1
+        var retry = attempt
+        retry.transport = .tcp
+        return send(retry, now: now)
     }
 
     func finish(_ token: UInt64) {

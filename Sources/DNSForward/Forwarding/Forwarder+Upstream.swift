@@ -3,7 +3,10 @@ extension Forwarder {
     public func handleUpstreamReply(_ wire: UnsafeRawBufferPointer, token: UInt64, now: ContinuousClock.Instant) -> [Action] {
         guard let attempt = attempts[token] else { return [] }
         let layout: MessageLayout
-        switch UpstreamReplyValidator.validate(wire, expectedID: attempt.upstreamID, question: attempt.question) {
+        switch UpstreamReplyValidator.validate(wire, expectedID: attempt.upstreamID, question: attempt.question,
+                                               exactName: attempt.sentName) {
+        case .wrongCase:
+            return caseMismatch(on: attempt, token: token, now: now)
         case .reject(let reason):
             counters.rejectedReplies += 1
             logger.debug("rejected upstream reply", metadata: [
@@ -13,6 +16,7 @@ extension Forwarder {
         case .accept(let accepted):
             layout = accepted
         }
+        if attempt.sentName != nil { caseRandomization.recordEcho(upstream: attempt.upstream) }
         finish(token)
         selector.recordSuccess(attempt.upstream, rtt: attempt.sentAt.duration(to: now), sentAt: attempt.sentAt)
         let actions: [Action] = [.closeUpstream(token: token)]
@@ -20,17 +24,32 @@ extension Forwarder {
 
         if header.isTruncated, attempt.transport == .udp {
             // RFC 7766 5: the full answer is one TCP query away, same upstream.
-            counters.tcpRetries += 1
-            var retry = attempt
-            retry.transport = .tcp
-            return actions + send(retry, now: now)
+            return actions + askOverTCP(attempt, now: now)
         }
         // This upstream can't or won't answer; another may.
         if header.responseCode.isAboutTheUpstream, let next = attempt.onNextUpstream {
             return actions + send(next, now: now)
         }
         inFlight[key] = nil
-        return actions + answerWaiters(of: attempt, key: key, reply: Array(wire), layout: layout, header: header, now: now)
+        let reply = attempt.sentName == nil ? Array(wire) : CaseRandomization.restoring(attempt.question.name, in: Array(wire))
+        return actions + answerWaiters(of: attempt, key: key, reply: reply, layout: layout, header: header, now: now)
+    }
+
+    /// Our ID and question in another case: a forger who guessed the ID, or an
+    /// upstream that rewrites case. Either way the answer is not taken over
+    /// UDP but asked for again over TCP, and the socket's alarm hears of it.
+    private func caseMismatch(on attempt: Attempt, token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+        counters.caseMismatches += 1
+        logger.debug("upstream reply in another letter case", metadata: [
+            "query.name": "\(attempt.question.name)", "upstream.index": "\(attempt.upstream)",
+        ])
+        if caseRandomization.recordMismatch(upstream: attempt.upstream) {
+            logger.warning("upstream does not preserve the letter case of questions: DNS 0x20 off for it", metadata: [
+                "upstream.address": "\(configuration.upstreamNames[attempt.upstream])",
+                "replies": "\(CaseRandomization.mismatchesBeforeOff)",
+            ])
+        }
+        return [.suspectForgery(token: token)] + retryOverTCP(token: token, now: now)
     }
 
     /// A message on a shared upstream socket that names no query waiting there

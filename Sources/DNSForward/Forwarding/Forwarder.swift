@@ -30,6 +30,8 @@ public final class Forwarder<Client: ForwarderClient> {
         public var rejectedReplies = 0
         public var timeouts = 0
         public var tcpRetries = 0
+        /// UDP replies with our ID and question in another letter case (DNS 0x20).
+        public var caseMismatches = 0
         public var serverFailures = 0
         public var overloaded = 0
         /// Misses answered SERVFAIL because their client had its quota of attempts in flight.
@@ -59,20 +61,20 @@ public final class Forwarder<Client: ForwarderClient> {
     /// The fast path's cache key name, refilled per query in place.
     var scratchName: [UInt8] = []
     let makeID: () -> UInt16
+    var caseRandomization: CaseRandomization
     let logger: Logger
 
     /// `cache`: one shared with other forwarders (worker threads); by default
-    /// a cache of its own, sized by `configuration.cache`.
+    /// a cache of its own, sized by `configuration.cache`. `makeID` and
+    /// `makeCaseBits` (DNS 0x20) default to the kernel's CSPRNG.
     public init(configuration: ForwarderConfiguration, logger: Logger, cache: DNSCache? = nil,
-                makeID: (() -> UInt16)? = nil) {
+                makeID: (() -> UInt16)? = nil, makeCaseBits: (() -> UInt64)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        if let makeID {
-            self.makeID = makeID
-        } else {
-            let ids = QueryIDSource()
-            self.makeID = { ids.next() }
-        }
+        let random = QueryIDSource()
+        self.makeID = makeID ?? { random.next() }
+        caseRandomization = CaseRandomization(upstreams: configuration.upstreamNames.count,
+                                              randomBits: makeCaseBits ?? { random.nextBits() })
         self.cache = cache ?? DNSCache(configuration: configuration.cache)
         selector = UpstreamSelector(names: configuration.upstreamNames, policy: configuration.upstreamPolicy,
                                     downAfter: configuration.upstreamDownAfter,
@@ -105,7 +107,8 @@ public final class Forwarder<Client: ForwarderClient> {
     public var upstreamHealth: [UpstreamHealth] {
         selector.health.enumerated().map { index, state in
             UpstreamHealth(name: configuration.upstreamNames[index], isDown: state.isDown, queries: state.queries,
-                           failures: state.failures, smoothedRTT: state.smoothedRTT, latency: state.latency)
+                           failures: state.failures, smoothedRTT: state.smoothedRTT, latency: state.latency,
+                           caseRandomization: caseRandomization.isUsed(for: index, enabled: configuration.caseRandomization))
         }
     }
 

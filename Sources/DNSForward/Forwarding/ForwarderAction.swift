@@ -8,6 +8,10 @@ public enum ForwarderAction<Client>: Sendable where Client: Sendable {
     case sendUpstream(UpstreamRequest)
     /// The attempt `token` is over: close its socket.
     case closeUpstream(token: UInt64)
+    /// A reply on the socket of attempt `token` had our ID but not our letter
+    /// case: count it toward that socket's forgery alarm. Comes before the
+    /// attempt's `closeUpstream`.
+    case suspectForgery(token: UInt64)
 }
 
 /// What a reply answered and how, for the query log and counters.

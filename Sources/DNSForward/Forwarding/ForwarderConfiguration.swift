@@ -27,6 +27,18 @@ public struct ForwarderConfiguration: Sendable {
     /// `maximumInFlightPerClient`, or its default.
     public var inFlightPerClientLimit: Int { maximumInFlightPerClient ?? max(1, maximumInFlight / 4) }
 
+    /// DNS 0x20: random letter case in UDP queries upstream, echoed exactly by
+    /// any reply we take (`serve --no-case-randomization` turns it off).
+    public var caseRandomization = true
+
+    /// The same settings with DNS 0x20 off: for drivers (tests, fuzzers,
+    /// benchmarks) whose fake upstreams answer in the client's own case.
+    public var withoutCaseRandomization: ForwarderConfiguration {
+        var copy = self
+        copy.caseRandomization = false
+        return copy
+    }
+
     public init(upstreamNames: [String], upstreamTimeout: Duration = .seconds(2), maximumInFlight: Int = 4096,
                 upstreamPolicy: UpstreamPolicy = .fastest, upstreamDownAfter: Int = 3,
                 upstreamProbeInterval: Duration = .seconds(5), cache: CacheConfiguration = CacheConfiguration()) {

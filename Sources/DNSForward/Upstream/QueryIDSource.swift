@@ -2,7 +2,8 @@
 import Glibc
 #endif
 
-/// Unpredictable 16-bit IDs for upstream queries (RFC 5452 9.2), from the
+/// Unpredictable 16-bit IDs for upstream queries (RFC 5452 9.2), and the bits
+/// that randomize their names' letter case (DNS 0x20), from the
 /// kernel's CSPRNG 4 KiB at a time. `UInt16.random` makes one getrandom call
 /// per ID, which was a twentieth of a cache miss's user time; this makes one
 /// getentropy call (getrandom underneath, 256 bytes at most) per 128 IDs. The IDs are as unpredictable; they are only held in memory
@@ -15,6 +16,11 @@ final class QueryIDSource {
         if position == buffer.count { refill() }
         defer { position += 1 }
         return buffer[position]
+    }
+
+    /// 64 random bits (four IDs' worth): the letter cases of an upstream query name (DNS 0x20).
+    func nextBits() -> UInt64 {
+        (0..<4).reduce(0) { bits, _ in bits << 16 | UInt64(next()) }
     }
 
     private func refill() {

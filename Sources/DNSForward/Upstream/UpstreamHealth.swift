@@ -6,4 +6,6 @@ public struct UpstreamHealth: Sendable {
     public let failures: Int
     public let smoothedRTT: Duration?
     public let latency: LatencyHistogram
+    /// Whether its UDP queries get DNS 0x20 (off when configured so, or when it does not preserve case).
+    public let caseRandomization: Bool
 }

@@ -2,6 +2,9 @@
 public enum UpstreamReplyVerdict: Sendable {
     case accept(MessageLayout)
     case reject(String)
+    /// Our ID and our question, but not the letter case we sent (DNS 0x20):
+    /// a forgery that guessed the ID, or an upstream that rewrites case.
+    case wrongCase
 }
 
 public enum UpstreamReplyValidator {
@@ -9,7 +12,10 @@ public enum UpstreamReplyValidator {
     /// defences against off-path spoofing of RFC 5452 section 4; address and
     /// port are checked by the connected socket), whose records parse to the
     /// last byte. Anything else is dropped while the query keeps waiting.
-    public static func validate(_ wire: UnsafeRawBufferPointer, expectedID: UInt16, question: DNSQuestion) -> UpstreamReplyVerdict {
+    /// `exactName`: the name as sent with randomized case, which the reply's
+    /// question must echo octet for octet; nil compares names as DNS does.
+    public static func validate(_ wire: UnsafeRawBufferPointer, expectedID: UInt16, question: DNSQuestion,
+                                exactName: DNSName? = nil) -> UpstreamReplyVerdict {
         guard let header = DNSHeader(wire: wire) else { return .reject("shorter than a DNS header") }
         guard header.isResponse else { return .reject("QR not set") }
         guard header.id == expectedID else { return .reject("ID \(header.id) is not \(expectedID)") }
@@ -24,6 +30,7 @@ public enum UpstreamReplyValidator {
         guard let echoed = packet.firstQuestion, echoed.matches(question) else {
             return .reject("question does not match")
         }
+        if let exactName, echoed.name.wire != exactName.wire { return .wrongCase }
         guard let layout = MessageLayout(wire: wire) else { return .reject("records do not end where the message does") }
         return .accept(layout)
     }

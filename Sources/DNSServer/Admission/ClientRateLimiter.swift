@@ -4,16 +4,11 @@ import RawUDP
 /// second on average, `burst` at once. Over the limit, queries are dropped
 /// unanswered (answering would still let a spoofed flood reflect off us).
 struct ClientRateLimiter {
-    private struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
     let rate: Double
     let burst: Double
     /// Clients tracked at most; when full, idle full buckets are forgotten.
     let capacity: Int
-    private var buckets: [IPAddress: Bucket] = [:]
+    private var buckets: [IPAddress: TokenBucket] = [:]
 
     init(rate: Double, burst: Double? = nil, capacity: Int = 65_536) {
         self.rate = rate
@@ -22,13 +17,8 @@ struct ClientRateLimiter {
     }
 
     mutating func allow(_ client: IPAddress, now: ContinuousClock.Instant) -> Bool {
-        var bucket = buckets[client] ?? Bucket(tokens: burst, updated: now)
-        let elapsed = bucket.updated.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        bucket.tokens = min(burst, bucket.tokens + seconds * rate)
-        bucket.updated = now
-        let allowed = bucket.tokens >= 1
-        if allowed { bucket.tokens -= 1 }
+        var bucket = buckets[client] ?? TokenBucket(burst: burst, now: now)
+        let allowed = bucket.take(rate: rate, burst: burst, now: now)
         if buckets[client] == nil, buckets.count >= capacity { prune(now: now) }
         if buckets[client] != nil || buckets.count < capacity { buckets[client] = bucket }
         return allowed

@@ -68,7 +68,17 @@ struct PrometheusExposition {
             (["reason": "malformed"], Double(stats.answers.droppedQueries)),
             (["reason": "not_allowed"], Double(stats.admission.ignored)),
             (["reason": "rate_limited"], Double(stats.admission.rateLimited)),
+            (["reason": "refused_over_rate"], Double(stats.admission.refusedDropped ?? 0)),
         ])
+        metric("tproxy_dns_upstream_case_mismatches_total", "counter",
+               "Upstream replies with our ID and question in another letter case (DNS 0x20), asked again over TCP.",
+               [([:], Double(stats.answers.caseMismatches ?? 0))])
+        metric("tproxy_dns_upstream_case_randomization", "gauge",
+               "1 while the upstream's UDP queries get DNS 0x20; 0 when off (configured, or it does not preserve case).",
+               stats.upstreams.map { (["upstream": $0.address], ($0.caseRandomization ?? false) ? 1 : 0) })
+        metric("tproxy_dns_upstream_sockets_retired_forged_total", "counter",
+               "Upstream sockets retired because forged replies flooded them.",
+               [([:], Double(transport.upstreamSocketsRetiredForForgery ?? 0))])
         metric("tproxy_dns_refused_total", "counter", "Queries refused because the client is outside --allow.",
                    [([:], Double(stats.admission.refused))])
         metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",

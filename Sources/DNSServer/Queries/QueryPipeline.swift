@@ -40,6 +40,8 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
         case .reply(let token, let wire): perform(forwarder.handleUpstreamReply(wire, token: token, now: now))
         case .failure(let token): perform(forwarder.handleUpstreamFailure(token: token, now: now))
         case .unmatched(let reason): forwarder.rejectUnmatchedReply(reason: reason.description)
+        case .forgedReplies(let tokens):
+            for token in tokens { perform(forwarder.retryOverTCP(token: token, now: now)) }
         }
     }
 
@@ -81,6 +83,10 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
                 }
             case .closeUpstream(let token):
                 transport.close(token: token)
+            case .suspectForgery(let token):
+                for waiting in transport.recordForgedReply(token: token, now: .now) {
+                    work += forwarder.retryOverTCP(token: waiting, now: .now)
+                }
             }
         }
     }

@@ -21,12 +21,18 @@ final class QueryLog: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
     private let finished = DispatchSemaphore(value: 0)
 
-    /// `path` "-" is standard output. Throws if the file cannot be opened.
-    init(path: String, capacity: Int = 65_536) throws {
+    /// `path` "-" is standard output; a file is opened by `QueryLogFile`'s
+    /// rules for `owner` (the daemon's user after `--user`). Throws if it
+    /// cannot be opened or is refused.
+    init(path: String, owner: uid_t = geteuid(), capacity: Int = 65_536) throws {
         self.capacity = capacity
         // Standard output through its own FILE (a dup), so closing it is uniform.
-        let opened = path == "-" ? fdopen(dup(STDOUT_FILENO), "a") : fopen(path, "a")
-        guard let opened else { throw SystemCallError(call: "fopen(\(path))", errno: errno) }
+        let fd = path == "-" ? dup(STDOUT_FILENO) : try QueryLogFile.open(path: path, owner: owner)
+        guard let opened = fdopen(fd, "a") else {
+            let error = errno
+            if fd >= 0 { Glibc.close(fd) }
+            throw SystemCallError(call: "fdopen(--query-log \(path))", errno: error)
+        }
         file = opened
         pending.reserveCapacity(1024)
         let thread = Thread { [self] in writeLoop() }

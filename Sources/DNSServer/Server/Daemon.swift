@@ -29,7 +29,9 @@ public final class Daemon {
         // Signals first: the mask must be in place before anything else runs,
         // and before any worker thread starts (threads inherit it).
         signals = try SignalWatcher()
-        queryLog = try configuration.queryLogPath.map { path in try QueryLog(path: path) }
+        queryLog = try configuration.queryLogPath.map { path in
+            try QueryLog(path: path, owner: configuration.queryLogOwner ?? geteuid())
+        }
         let cache = DNSCache(configuration: configuration.forwarder.cache, shards: configuration.workers > 1 ? 16 : 1)
         primary = try ServerLoop(configuration: configuration, localZones: localZones, cache: cache,
                                  queryLog: queryLog, role: .primary, logger: logger)

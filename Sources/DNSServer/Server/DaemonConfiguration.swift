@@ -1,6 +1,10 @@
 import DNSForward
 import RawUDP
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Everything `serve` decided from its flags.
 public struct DaemonConfiguration: Sendable {
     /// How UDP replies leave with the targeted address as their source.
@@ -31,6 +35,9 @@ public struct DaemonConfiguration: Sendable {
     public var controlPath: String?
     /// Query log file, "-" for standard output; nil is off.
     public var queryLogPath: String?
+    /// Who must own the query log file: the account the daemon runs as after
+    /// `--user`; nil is the user that started it.
+    public var queryLogOwner: uid_t?
     /// Prometheus metrics over HTTP; nil is off.
     public var metricsEndpoint: IPEndpoint?
     public var replyVia = ReplyPath.raw

@@ -20,7 +20,8 @@ extension ServerLoop {
             ("workers", new.workers != configuration.workers),
         ]
         needsRestart += fixed.filter(\.differs).map(\.name)
-        var admission = new.admission
+        // --allow, --refused-action, --rate-limit and --refused-rate apply at once.
+        var admission = new.admission.sharing(among: configuration.workers)
         admission.carryOver(from: pipeline.admission)
         pipeline.admission = admission
         var applied = configuration

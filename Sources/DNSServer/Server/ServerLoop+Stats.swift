@@ -24,11 +24,13 @@ extension ServerLoop {
                            fromUpstreams: answers.answeredFromUpstream, coalesced: answers.coalesced,
                            serverFailures: answers.serverFailures, timeouts: answers.timeouts,
                            rejectedUpstreamReplies: answers.rejectedReplies, tcpRetries: answers.tcpRetries,
-                           droppedQueries: answers.dropped, overQuota: answers.overQuota),
+                           droppedQueries: answers.dropped, overQuota: answers.overQuota,
+                           caseMismatches: answers.caseMismatches),
             upstreams: forwarder.upstreamHealth.enumerated().map { index, health in
                 .init(address: configuration.upstreams[index].description, up: !health.isDown, queries: health.queries,
                       failures: health.failures,
-                      rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 })
+                      rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 },
+                      caseRandomization: health.caseRandomization)
             },
             originalDestinations: pipeline.destinations.ranked.map { .init(address: $0.address, queries: $0.queries) },
             transport: .init(tcpConnections: tcp?.connectionCount ?? 0, tcpRejected: tcp?.rejectedConnections ?? 0,
@@ -36,12 +38,14 @@ extension ServerLoop {
                              receiveDropsNoOriginalDestination: drops.missingOriginalDestination,
                              tcpEvicted: tcp?.evictedConnections ?? 0,
                              streamRefused: (control?.refusedConnections ?? 0) + (metrics?.refusedConnections ?? 0),
-                             acceptPauses: acceptPauses),
+                             acceptPauses: acceptPauses,
+                             upstreamSocketsRetiredForForgery: pipeline.transport.socketsRetiredForForgery),
             queryLog: .init(enabled: log != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
             zones: forwarder.localZones.zoneNames,
             responseCodes: Dictionary(uniqueKeysWithValues: pipeline.answers.responseCodes.byCode.map { ($0.key.description, $0.value) }),
             admission: .init(refused: pipeline.admission.counters.refused, ignored: pipeline.admission.counters.ignored,
-                             rateLimited: pipeline.admission.counters.rateLimited),
+                             rateLimited: pipeline.admission.counters.rateLimited,
+                             refusedDropped: pipeline.admission.counters.refusedDropped),
             queriesByWorker: [answers.queries])
     }
 

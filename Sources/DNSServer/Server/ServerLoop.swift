@@ -52,7 +52,7 @@ final class ServerLoop: EventHandler {
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,
                                  answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.upstreams.map(\.description),
                                                          logger: logger),
-                                 admission: configuration.admission)
+                                 admission: configuration.admission.sharing(among: configuration.workers))
         transport.receiver = pipeline
         // The loops of one daemon share the port through SO_REUSEPORT. The
         // primary's TCP listener binds the same port without it, so a second

@@ -18,15 +18,18 @@ extension DaemonStats {
         transport.tcpEvicted = Self.sum(transport.tcpEvicted, other.transport.tcpEvicted)
         transport.streamRefused = Self.sum(transport.streamRefused, other.transport.streamRefused)
         transport.acceptPauses = Self.sum(transport.acceptPauses, other.transport.acceptPauses)
+        transport.upstreamSocketsRetiredForForgery = Self.sum(transport.upstreamSocketsRetiredForForgery,
+                                                             other.transport.upstreamSocketsRetiredForForgery)
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         admission.refused += other.admission.refused
         admission.ignored += other.admission.ignored
         admission.rateLimited += other.admission.rateLimited
+        admission.refusedDropped = Self.sum(admission.refusedDropped, other.admission.refusedDropped)
         queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
     }
 
-    /// Optional counts (absent in older daemons) add up as present ones.
-    private static func sum(_ a: Int?, _ b: Int?) -> Int? {
+    /// Optional counts (absent from older daemons) add up as zero.
+    static func sum(_ a: Int?, _ b: Int?) -> Int? {
         a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0)
     }
 
@@ -56,6 +59,7 @@ extension DaemonStats.Answers {
         tcpRetries += other.tcpRetries
         droppedQueries += other.droppedQueries
         overQuota = (overQuota ?? 0) + (other.overQuota ?? 0)
+        caseMismatches = DaemonStats.sum(caseMismatches, other.caseMismatches)
     }
 }
 
@@ -74,6 +78,8 @@ extension DaemonStats.Upstream {
             break
         }
         up = up && other.up
+        // Each loop detects case-mangling upstreams on its own: off anywhere shows as off.
+        if let theirs = other.caseRandomization { caseRandomization = (caseRandomization ?? true) && theirs }
         queries += other.queries
         failures += other.failures
     }

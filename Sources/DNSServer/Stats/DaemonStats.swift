@@ -27,6 +27,8 @@ public struct DaemonStats: Codable, Sendable {
         public var failures: Int
         /// Smoothed round-trip time; nil until measured.
         public var rttMilliseconds: Double?
+        /// Whether its UDP queries get DNS 0x20 (random letter case). Optional: older daemons lack it.
+        public var caseRandomization: Bool?
     }
 
     public struct Destination: Codable, Sendable {
@@ -49,6 +51,8 @@ public struct DaemonStats: Codable, Sendable {
         /// Misses answered SERVFAIL because their client had `--max-in-flight-per-client`
         /// attempts in flight. Optional so a CLI can read a daemon from before it existed.
         public var overQuota: Int?
+        /// Upstream replies with our ID in another letter case (DNS 0x20). Optional: older daemons lack it.
+        public var caseMismatches: Int?
     }
 
     public struct Transport: Codable, Sendable {
@@ -64,12 +68,16 @@ public struct DaemonStats: Codable, Sendable {
         public var streamRefused: Int?
         /// Times a listener stopped accepting for a moment for want of descriptors.
         public var acceptPauses: Int?
+        /// Upstream sockets retired because forged replies flooded them. Optional: older daemons lack it.
+        public var upstreamSocketsRetiredForForgery: Int?
     }
 
     public struct Admission: Codable, Sendable {
         public var refused: Int
         public var ignored: Int
         public var rateLimited: Int
+        /// REFUSED replies not sent over --refused-rate. Optional: older daemons lack it.
+        public var refusedDropped: Int?
     }
 
     public struct QueryLog: Codable, Sendable {

@@ -8,6 +8,9 @@ enum UpstreamOutcome {
     case failure(token: UInt64)
     /// A datagram on a pooled socket that names no waiting query.
     case unmatched(UnmatchedReply)
+    /// Forged replies flood the socket these attempts wait on: it is retired,
+    /// and their questions are to be asked again over TCP.
+    case forgedReplies(tokens: [UInt64])
 }
 
 /// Why a datagram on a pooled upstream socket was not handed to any attempt.

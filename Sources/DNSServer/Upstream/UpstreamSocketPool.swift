@@ -28,6 +28,7 @@ final class UpstreamSocketPool {
         var queriesLeft: Int
         /// Its place in the event loop, once registered.
         var registration: LoopRegistration?
+        var forgeryAlarm = ForgeryAlarm()
 
         init(number: Int, upstream: Int, socket: ConnectedUDPSocket, queries: Int) {
             self.number = number
@@ -111,7 +112,7 @@ final class UpstreamSocketPool {
         if member.isRetired, member.pending.isEmpty { close(member) }
     }
 
-    /// A socket whose send failed is not used again.
+    /// A socket whose send failed, or whose port forgers have found, is not used again.
     func retire(member number: Int) {
         guard let member = members[number] else { return }
         member.queriesLeft = 0

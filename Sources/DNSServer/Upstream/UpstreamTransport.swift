@@ -34,6 +34,8 @@ final class UpstreamTransport: EventHandler {
     /// Replies on the pooled sockets are read here, one socket at a time.
     private let replies = DatagramBatch()
     private let readBuffer: UnsafeMutableRawBufferPointer
+    /// Pooled sockets retired because forged replies flooded them.
+    private(set) var socketsRetiredForForgery = 0
 
     init(upstreams: [IPEndpoint], socketsPerUpstream: Int, queriesPerSocket: Int, loop: EventLoop,
          readBuffer: UnsafeMutableRawBufferPointer, logger: Logger) {
@@ -119,6 +121,27 @@ final class UpstreamTransport: EventHandler {
         }
     }
 
+    /// The forwarder found a reply for `token` forged (our ID, the wrong case).
+    /// Returns the attempts to move to TCP when that sets off its socket's alarm.
+    func recordForgedReply(token: UInt64, now: ContinuousClock.Instant) -> [UInt64] {
+        guard case .udp(let number, _)? = exchanges[token], let member = sockets.members[number] else { return [] }
+        return recordForgery(on: member, now: now) ?? []
+    }
+
+    /// Counts a suspect reply on `member`; past the alarm's threshold retires
+    /// it and returns the attempts waiting there.
+    private func recordForgery(on member: UpstreamSocketPool.Member, now: ContinuousClock.Instant) -> [UInt64]? {
+        guard member.forgeryAlarm.record(now: now) else { return nil }
+        socketsRetiredForForgery += 1
+        logger.warning("forged replies flood an upstream socket: retired, its queries go over TCP", metadata: [
+            "upstream.address": "\(member.socket.remote)", "waiting": "\(member.pending.count)",
+            "replies": "\(ForgeryAlarm.threshold)",
+        ])
+        let waiting = Array(member.pending.values)
+        sockets.retire(member: member.number)
+        return waiting
+    }
+
     func closeAll() {
         for token in Array(exchanges.keys) { close(token: token) }
         sockets.closeAll()
@@ -161,7 +184,12 @@ final class UpstreamTransport: EventHandler {
                 }
                 let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
                 guard let token = member.pending[id] else {
-                    receiver?.deliver(.unmatched(.unknownID(id)), now: .now)
+                    let now = ContinuousClock.now
+                    receiver?.deliver(.unmatched(.unknownID(id)), now: now)
+                    if let waiting = recordForgery(on: member, now: now) {
+                        receiver?.deliver(.forgedReplies(tokens: waiting), now: now)
+                        return
+                    }
                     continue
                 }
                 receiver?.deliver(.reply(token: token, wire: reply), now: .now)

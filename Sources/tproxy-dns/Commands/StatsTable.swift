@@ -5,7 +5,8 @@ enum StatsTable {
     static func render(_ stats: DaemonStats) -> String {
         [
             section("cache", cacheRows(stats)),
-            section("answers", answerRows(stats.answers)),
+            section("answers", answerRows(stats.answers)
+                + optionalRows([("upstreams with 0x20 off", caseRandomizationOff(stats.upstreams))])),
             "upstreams\n",
             table(header: ["address", "state", "queries", "failures", "rtt"], rows: stats.upstreams.map {
                 [$0.address, $0.up ? "up" : "DOWN", "\($0.queries)", "\($0.failures)",
@@ -19,7 +20,7 @@ enum StatsTable {
                 ("refused (not allowed)", "\(stats.admission.refused)"),
                 ("ignored (not allowed)", "\(stats.admission.ignored)"),
                 ("rate limited", "\(stats.admission.rateLimited)"),
-            ]),
+            ] + optionalRows([("refusals over cap", stats.admission.refusedDropped)])),
             section("transport", [
                 ("tcp connections", "\(stats.transport.tcpConnections)"),
                 ("tcp refused (limit)", "\(stats.transport.tcpRejected)"),
@@ -29,7 +30,7 @@ enum StatsTable {
                 ("reply send failures", "\(stats.transport.replySendFailures)"),
                 ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
                 ("dropped: no orig dst", "\(stats.transport.receiveDropsNoOriginalDestination)"),
-            ]),
+            ] + optionalRows([("sockets retired (forged)", stats.transport.upstreamSocketsRetiredForForgery)])),
             section("daemon", [
                 ("uptime", "\(stats.uptimeSeconds) s"),
                 ("query log", stats.queryLog.enabled ? "\(stats.queryLog.written) written, \(stats.queryLog.dropped) dropped" : "off"),
@@ -70,7 +71,12 @@ enum StatsTable {
             ("TCP retries", "\(answers.tcpRetries)"),
             ("dropped", "\(answers.droppedQueries)"),
             ("over client quota", "\(answers.overQuota ?? 0)"),
-        ]
+        ] + optionalRows([("wrong-case replies", answers.caseMismatches)])
+    }
+
+    /// Rows for figures an older daemon does not report: shown only when present.
+    private static func optionalRows(_ rows: [(String, Int?)]) -> [(String, String)] {
+        rows.compactMap { label, value in value.map { (label, "\($0)") } }
     }
 
     /// A title line, then its rows with the values aligned.
@@ -79,6 +85,12 @@ enum StatsTable {
         return "\(title)\n" + rows.map { label, value in
             "  " + label + String(repeating: " ", count: width - label.count + 2) + value + "\n"
         }.joined()
+    }
+
+    /// Upstreams whose queries no longer get DNS 0x20; nil from a daemon that does not say.
+    private static func caseRandomizationOff(_ upstreams: [DaemonStats.Upstream]) -> Int? {
+        let known = upstreams.compactMap(\.caseRandomization)
+        return known.isEmpty ? nil : known.filter { !$0 }.count
     }
 
     private static func percent(_ ratio: Double) -> String {

@@ -31,6 +31,7 @@ extension ServeCommand {
             version: try versionString.map { text throws(ValidationError) in
                 try ServeOptionParsing.serverText(text, option: "version-string")
             })
+        forwarder.caseRandomization = caseRandomization
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections
@@ -48,7 +49,8 @@ extension ServeCommand {
         configuration.admission = ClientAdmission(
             allowed: try allowedClients(),
             refusedAction: try ServeOptionParsing.refusedAction(refusedAction),
-            rateLimit: rateLimit)
+            rateLimit: rateLimit,
+            refusedRate: refusedRate)
         return configuration
     }
 

@@ -22,7 +22,7 @@ extension ServeCommand {
         let localZones = try loadZones()
         let account = try lookUpAccount()
         try prepareControlDirectory()
-        let daemon = try openDaemon(localZones: localZones, logger: logger, reloadingFrom: configPath)
+        let daemon = try openDaemon(localZones: localZones, account: account, logger: logger, reloadingFrom: configPath)
         let installed = try installRulesIfAsked(logger: logger)
         defer { if let installed { removeRules(installed, logger: logger) } }
         if let account {
@@ -72,8 +72,11 @@ extension ServeCommand {
     }
 
     /// Every socket of every loop, opened while still root.
-    private func openDaemon(localZones: LocalZones, logger: Logger, reloadingFrom configPath: String?) throws -> Daemon {
-        let configuration = try daemonConfiguration()
+    private func openDaemon(localZones: LocalZones, account: ProcessIdentity.Account?, logger: Logger,
+                            reloadingFrom configPath: String?) throws -> Daemon {
+        var configuration = try daemonConfiguration()
+        // Opened as root, written as --user: the log must be that account's.
+        configuration.queryLogOwner = account?.userID
         do {
             let daemon = try Daemon(configuration: configuration, localZones: localZones, logger: logger,
                                     reload: configPath.map { path in

@@ -86,6 +86,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Text answered to CHAOS TXT version.bind and version.server (1-255 octets). Unset: REFUSED. Never forwarded either way.", valueName: "text"))
     var versionString: String?
 
+    @Flag(inversion: .prefixedNo, help: "DNS 0x20: random letter case in every UDP query upstream; a reply must echo it exactly or is asked again over TCP. Upstreams that do not preserve case are found and left out (one log line).")
+    var caseRandomization = true
+
     @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 10
 
@@ -103,6 +106,9 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("What clients outside --allow get: refuse (a REFUSED answer) or drop (silence).", valueName: "action"))
     var refusedAction: String = ClientAdmission.RefusedAction.refuse.rawValue
+
+    @Option(help: ArgumentHelp("REFUSED replies per second to clients outside --allow, all together (burst: one second's worth); more are dropped unanswered, so spoofed queries cannot make the daemon a reflector.", valueName: "per-second"))
+    var refusedRate: Double = ClientAdmission.defaultRefusedRate
 
     @Option(help: ArgumentHelp("Queries per second each client address may send (burst: twice that); more are dropped. Off by default.", valueName: "qps"))
     var rateLimit: Double?
@@ -158,6 +164,7 @@ struct ServeCommand: ParsableCommand {
         guard tcpMaxPerClient > 0 else { throw ValidationError("--tcp-max-per-client must be positive") }
         guard metricsMaxConnections > 0 else { throw ValidationError("--metrics-max-connections must be positive") }
         if let rateLimit, !(rateLimit > 0) { throw ValidationError("--rate-limit must be positive") }
+        guard refusedRate > 0, refusedRate.isFinite else { throw ValidationError("--refused-rate must be positive (for no replies at all: --refused-action drop)") }
         if let user, user.isEmpty { throw ValidationError("--user must name a user") }
         if installRules {
             _ = try rules.settings(port: port)

@@ -9,6 +9,8 @@ enum ServeConfiguration {
     enum Kind {
         case value
         case flag
+        /// A flag with a `--no-` form: true and false each say something.
+        case flagPair
         case list
     }
 
@@ -19,7 +21,8 @@ enum ServeConfiguration {
         "max-in-flight": .value, "max-in-flight-per-client": .value, "cache-memory": .value, "upstream-sockets": .value, "upstream-socket-queries": .value, "workers": .value, "cache-size": .value, "min-ttl": .value, "max-ttl": .value,
         "max-negative-ttl": .value, "servfail-ttl": .value, "serve-stale": .value, "max-udp-size": .value,
         "identity": .value, "version-string": .value,
-        "tcp-idle-timeout": .value, "tcp-max-connections": .value, "allow": .list, "refused-action": .value,
+        "tcp-idle-timeout": .value, "tcp-max-connections": .value, "allow": .list, "refused-action": .value, "refused-rate": .value,
+        "case-randomization": .flagPair,
         "rate-limit": .value, "zones": .value, "control": .value, "no-control": .flag, "query-log": .value,
         "metrics": .value, "user": .value, "log-level": .value, "reply-via": .value,
         "tcp-message-timeout": .value, "tcp-max-per-client": .value, "metrics-max-connections": .value,
@@ -69,7 +72,9 @@ enum ServeConfiguration {
         switch (kind, entry.value) {
         case (.flag, .boolean(let on)):
             return on ? [option] : []
-        case (.flag, let other):
+        case (.flagPair, .boolean(let on)):
+            return [on ? option : "--no-\(entry.key)"]
+        case (.flag, let other), (.flagPair, let other):
             throw ConfigFileError(file: file, line: entry.line, message: "\(entry.key) takes true or false, not \(other.kind)")
         case (.list, .array(let items)):
             var result: [String] = []
