@@ -151,3 +151,8 @@ private func upstreamAnswer(for query: [UInt8], questionEnd: Int, shape: Int) ->
     wire += query[12..<questionEnd]
     return wire + records + opt(udpSize: 1232)
 }
+
+// The target names clients by number; each is its own quota key.
+extension Int: ForwarderClient {
+    public var quotaKey: Int { self }
+}

@@ -123,3 +123,8 @@ private func replyMatches(_ wire: [UInt8], id: UInt16, name expectedName: [UInt8
     guard typeOffset + 4 <= wire.count else { return false }
     return foldCase(name) == expectedName && wire[typeOffset..<(typeOffset + 4)].elementsEqual(word(type) + [0, 1])
 }
+
+// The target names clients by number; each is its own quota key.
+extension Int: ForwarderClient {
+    public var quotaKey: Int { self }
+}
