@@ -78,7 +78,7 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),
-        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSForward", "RawUDP"]),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSForward", "RawUDP", "tproxy-dns"]),
         .testTarget(name: "GatewaySetupTests", dependencies: ["GatewaySetup", "DNSForward"]),
         .testTarget(name: "TProxyDNSTests", dependencies: ["tproxy-dns", "DNSServer"]),
     ],
