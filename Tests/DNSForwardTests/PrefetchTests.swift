@@ -4,18 +4,19 @@ import Testing
 /// `PrefetchRule` on its own: the tenth, the hit floor, the lifetime floor.
 @Suite("Prefetch: the trigger rule")
 struct PrefetchRuleTests {
-    static let stored = ContinuousClock.now
-
-    static func due(lifetime: UInt32, hits: UInt32, age seconds: Double, kind: CachedAnswer.Kind = .positive) -> Bool {
-        PrefetchRule.isDue(storedAt: stored, lifetime: lifetime, hits: hits, kind: kind,
-                           now: stored + .milliseconds(Int64(seconds * 1000)))
+    static func due(lifetime: UInt32, hits: UInt32 = 2, age: UInt32, kind: CachedAnswer.Kind = .positive) -> Bool {
+        PrefetchRule.isDue(age: age, lifetime: lifetime, hits: hits, kind: kind)
     }
 
-    @Test("less than a tenth of the lifetime left", arguments: [
-        (26.9, false), (27.0, false), (27.001, true), (29.999, true),
+    /// Whole seconds of age, as a hit computes them: due once the TTL a client
+    /// would get is a tenth of the lifetime or less, never once expired.
+    @Test("a tenth of the lifetime left or less", arguments: [
+        (30 as UInt32, 26 as UInt32, false), (30, 27, true), (30, 29, true), (30, 30, false),
+        (15, 13, false), (15, 14, true), (100, 89, false), (100, 90, true), (86_400, 77_759, false), (86_400, 77_760, true),
+        (.max, 0, false), (.max, .max - 1, true),
     ])
-    func tenth(age: Double, due: Bool) {
-        #expect(Self.due(lifetime: 30, hits: 2, age: age) == due)
+    func tenth(lifetime: UInt32, age: UInt32, due: Bool) {
+        #expect(Self.due(lifetime: lifetime, age: age) == due)
     }
 
     @Test func fewerThanTwoHitsIsNotDue() {
@@ -24,8 +25,8 @@ struct PrefetchRuleTests {
         #expect(Self.due(lifetime: 30, hits: 7, age: 29))
     }
 
-    @Test("lifetimes under 10 s are never due", arguments: [(9 as UInt32, 8.5), (5, 4.9), (1, 0.95), (10, 9.5)])
-    func shortLifetimes(lifetime: UInt32, age: Double) {
+    @Test("lifetimes under 10 s are never due", arguments: [(9 as UInt32, 8 as UInt32), (5, 4), (1, 0), (10, 9)])
+    func shortLifetimes(lifetime: UInt32, age: UInt32) {
         #expect(Self.due(lifetime: lifetime, hits: 100, age: age) == (lifetime >= 10))
     }
 

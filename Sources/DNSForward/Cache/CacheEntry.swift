@@ -186,13 +186,14 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
     var hits: UInt32 { fields.pointee.hits }
 
     /// True once per entry: for the first hit that `PrefetchRule` finds due,
-    /// `hits` counting that hit. Every loop and worker shares the entry, so the
-    /// claim, not an in-flight table, keeps its refresh to one.
-    func claimPrefetch(at now: ContinuousClock.Instant, hits: UInt32) -> Bool {
+    /// `age` as `age(at:)` gave it, `hits` counting that hit. Every loop and
+    /// worker shares the entry, so the claim, not an in-flight table, keeps its
+    /// refresh to one.
+    func claimPrefetch(age: UInt32, hits: UInt32) -> Bool {
         let header = fields
         guard !header.pointee.flags.contains(.prefetchClaimed),
-              PrefetchRule.isDue(storedAt: header.pointee.storedAt, lifetime: header.pointee.lifetime, hits: hits,
-                                 kind: header.pointee.kind, now: now) else { return false }
+              PrefetchRule.isDue(age: age, lifetime: header.pointee.lifetime, hits: hits, kind: header.pointee.kind)
+        else { return false }
         header.pointee.flags.insert(.prefetchClaimed)
         return true
     }

@@ -39,7 +39,7 @@ final class CacheShard {
         }
         if entry.isFresh(at: now) {
             countHit(entry)
-            return .fresh(entry, prefetch: claimingPrefetch && entry.claimPrefetch(at: now, hits: entry.hits))
+            return .fresh(entry, prefetch: claimingPrefetch && entry.claimPrefetch(age: entry.age(at: now), hits: entry.hits))
         }
         if isServable(entry, now: now) {
             counters.misses += 1

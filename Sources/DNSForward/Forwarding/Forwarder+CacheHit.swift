@@ -31,7 +31,7 @@ extension Forwarder {
                                     questionName: name, into: out)
             }
             // `hits` counts this hit only after the body: one more for it.
-            return length.map { ($0, prefetching && entry.claimPrefetch(at: now, hits: entry.hits &+ 1)) }
+            return length.map { ($0, prefetching && entry.claimPrefetch(age: age, hits: entry.hits &+ 1)) }
         }
         guard let (length, prefetch) = written else { return nil }
         counters.queries += 1
