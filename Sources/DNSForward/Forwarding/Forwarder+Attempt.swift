@@ -125,7 +125,11 @@ extension Forwarder {
     func retryOrFail(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
         guard !attempt.isProbe, let key = attempt.key else { return [] }
         if let next = attempt.onNextUpstream { return send(next, now: now) }
-        if attempt.isPrefetch { counters.prefetchFailures += 1 }
+        if attempt.isPrefetch {
+            counters.prefetchFailures += 1
+            // No client waits on it: the entry stays as it was, to serve or expire.
+            if attempt.waiters.isEmpty { return [] }
+        }
         // Every upstream failed. RFC 8767: an expired answer beats SERVFAIL.
         if case .stale(let answer, _) = cache.lookup(key, now: now) {
             cache.markServeStale(key, until: now + .seconds(Int64(configuration.cache.staleAnswerTTL)))
