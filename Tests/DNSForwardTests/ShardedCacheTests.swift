@@ -129,7 +129,7 @@ struct ShardedCacheTests {
             case 400..<550:
                 let key = randomKey().key
                 switch cache.lookup(key, now: now) {
-                case .fresh(let entry):
+                case .fresh(let entry, _):
                     hits += 1
                     #expect(entry.withParts { Array($0.wire) } == model[key], "step \(step): \(key)")
                 case .miss:

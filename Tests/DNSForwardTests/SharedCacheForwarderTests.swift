@@ -91,4 +91,20 @@ struct SharedCacheForwarderTests {
         #expect(H.sent(actions) != nil, "and refreshes in the background")
         #expect(shared.counters.staleHits == 2)
     }
+
+    /// Prefetch: the hit that claims the entry's refresh claims it for every
+    /// worker, so workers sharing the cache send one refresh, not one each.
+    @Test func oneWorkersPrefetchClaimsTheEntryForAll() throws {
+        let shared = Self.sharedCache()
+        let a = Self.forwarder("a", sharing: shared, firstID: 0x1000)
+        let b = Self.forwarder("b", sharing: shared, firstID: 0x2000)
+        try prime(a, "popular.test", address: 5)
+        let ask = { (forwarder: Forwarder<String>, seconds: Double) in
+            W.query(id: 4, name: "popular.test").withUnsafeBytes { forwarder.handleQuery($0, from: "c", now: self.at(seconds)) }
+        }
+        _ = ask(b, 10)
+        #expect(H.sent(ask(a, 280)) != nil, "A's hit in the last tenth refreshes")
+        #expect(H.sent(ask(b, 281)) == nil, "B finds it claimed")
+        #expect(a.counters.prefetches + b.counters.prefetches == 1)
+    }
 }

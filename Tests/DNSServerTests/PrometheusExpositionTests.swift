@@ -82,4 +82,20 @@ struct PrometheusExpositionTests {
         #expect(primary.upstreams[0].caseRandomization == false, "off on any loop shows as off")
         #expect(primary.transport.upstreamSocketsRetiredForForgery == nil, "absent on both: still absent")
     }
+
+    /// Issue 18: each loop's forwarder prefetches on its own; the figures add up.
+    @Test func prefetchesAreExposedAndAddUpAcrossWorkers() {
+        var primary = stats
+        var worker = stats
+        let before = PrometheusExposition.render(stats: primary, upstreamLatency: [])
+        #expect(before.contains("tproxy_dns_prefetches_total 0\n"), "a daemon without the counter shows 0")
+        primary.cache.prefetches = 4
+        worker.cache.prefetches = 3
+        worker.cache.prefetchFailures = 1
+        primary.add(worker: worker)
+        #expect(primary.cache.prefetches == 7 && primary.cache.prefetchFailures == 1)
+        let text = PrometheusExposition.render(stats: primary, upstreamLatency: [])
+        #expect(text.contains("# TYPE tproxy_dns_prefetches_total counter\ntproxy_dns_prefetches_total 7\n"))
+        #expect(text.contains("tproxy_dns_prefetch_failures_total 1\n"))
+    }
 }

@@ -142,9 +142,12 @@ struct ServeConfigurationTests {
     }
 
     @Test func flagPairKeysSayBothTrueAndFalse() throws {
-        try withFile("upstream = [\"198.51.100.53\"]\ncase-randomization = false\nrefused-rate = 20\n") { path in
+        try withFile("upstream = [\"198.51.100.53\"]\ncase-randomization = false\nrefused-rate = 20\nprefetch = false\n") { path in
             let merged = try ServeConfiguration.merge(file: path, commandLine: [])
             #expect(!merged.caseRandomization)
+            #expect(!merged.prefetch)
+            #expect(try !merged.daemonConfiguration().forwarder.prefetch)
+            #expect(try ServeConfiguration.merge(file: path, commandLine: ["--prefetch"]).prefetch)
             #expect(merged.refusedRate == 20)
             let configuration = try merged.daemonConfiguration()
             #expect(!configuration.forwarder.caseRandomization)
@@ -172,6 +175,7 @@ struct ServeConfigurationTests {
         #expect(merged.upstream.count == 2)
         #expect(merged.allow == ["192.168.0.0/16", "fd00::/8"])
         #expect(merged.caseRandomization)
+        #expect(merged.prefetch)
         #expect(merged.refusedRate == 100)
     }
 }

@@ -91,7 +91,11 @@ struct StatsTableTests {
         stats.transport.upstreamSocketsRetiredForForgery = 1
         stats.upstreams[0].caseRandomization = true
         stats.upstreams[1].caseRandomization = false
+        stats.cache.prefetches = 12
+        stats.cache.prefetchFailures = 1
         let text = StatsTable.render(stats)
+        #expect(!StatsTable.render(Self.stats).contains("prefetch"))
+        #expect(text.contains("  prefetches         12\n") && text.contains("  prefetch failures  1\n"))
         for row in ["refusals over cap", "wrong-case replies", "sockets retired (forged)", "upstreams with 0x20 off"] {
             #expect(text.contains(row))
         }

@@ -50,6 +50,8 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         static let dnssecOK = Flags(rawValue: 1)
         static let checkingDisabled = Flags(rawValue: 2)
         static let serveStaleSet = Flags(rawValue: 4)
+        /// A hit claimed this entry's one refresh ahead of expiry (`claimPrefetch`).
+        static let prefetchClaimed = Flags(rawValue: 8)
         /// The bits that are part of the key.
         static let keyBits: Flags = [.dnssecOK, .checkingDisabled]
 
@@ -179,6 +181,21 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
 
     func countHit() {
         fields.pointee.hits &+= 1
+    }
+
+    var hits: UInt32 { fields.pointee.hits }
+
+    /// True once per entry: for the first hit that `PrefetchRule` finds due,
+    /// `age` as `age(at:)` gave it, `hits` counting that hit. Every loop and
+    /// worker shares the entry, so the claim, not an in-flight table, keeps its
+    /// refresh to one.
+    func claimPrefetch(age: UInt32, hits: UInt32) -> Bool {
+        let header = fields
+        guard !header.pointee.flags.contains(.prefetchClaimed),
+              PrefetchRule.isDue(age: age, lifetime: header.pointee.lifetime, hits: hits, kind: header.pointee.kind)
+        else { return false }
+        header.pointee.flags.insert(.prefetchClaimed)
+        return true
     }
 
     var serveStaleUntil: ContinuousClock.Instant? {

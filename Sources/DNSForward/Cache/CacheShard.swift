@@ -31,14 +31,15 @@ final class CacheShard {
 
     var count: Int { index.count }
 
-    func lookup(_ key: CacheKey, hash: UInt32, now: ContinuousClock.Instant) -> DNSCache.Lookup {
+    /// `claimingPrefetch`: a fresh hit also tries `CacheEntry.claimPrefetch`.
+    func lookup(_ key: CacheKey, hash: UInt32, now: ContinuousClock.Instant, claimingPrefetch: Bool) -> DNSCache.Lookup {
         guard let position = position(of: key, hash: hash), let entry = slots[position] else {
             counters.misses += 1
             return .miss
         }
         if entry.isFresh(at: now) {
             countHit(entry)
-            return .fresh(entry)
+            return .fresh(entry, prefetch: claimingPrefetch && entry.claimPrefetch(age: entry.age(at: now), hits: entry.hits))
         }
         if isServable(entry, now: now) {
             counters.misses += 1

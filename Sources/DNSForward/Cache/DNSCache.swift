@@ -6,7 +6,7 @@
 /// `@unchecked Sendable` because of what it guarantees, not what the compiler
 /// sees: every stored property is a `let` fixed in `init`; a shard's state,
 /// including the mutable header fields of its entries (`referenced`, `hits`,
-/// `serveStaleUntil` and its flag), is read and written only while holding
+/// `serveStaleUntil` and the flags), is read and written only while holding
 /// that shard's mutex. An entry `lookup` hands out may be read outside the
 /// lock only for the parts fixed at creation (wire, TTL offsets, OPT range,
 /// storedAt, lifetime, kind); `withFreshEntry`'s body runs under the lock.
@@ -36,7 +36,8 @@ public final class DNSCache: @unchecked Sendable {
     /// Read its immutable parts only (see the type's comment); what the caller
     /// needs of the mutable ones comes alongside, as it was under the lock.
     enum Lookup {
-        case fresh(CacheEntry)
+        /// `prefetch`: this hit claimed the entry's refresh ahead of expiry.
+        case fresh(CacheEntry, prefetch: Bool)
         /// Expired, but within the serve-stale window; `serveStaleUntil` as
         /// `markServeStale` last set it.
         case stale(CacheEntry, serveStaleUntil: ContinuousClock.Instant?)
@@ -138,10 +139,11 @@ public final class DNSCache: @unchecked Sendable {
         shards[Self.shardIndex(of: hash, among: shardCount)]
     }
 
-    func lookup(_ key: CacheKey, now: ContinuousClock.Instant) -> Lookup {
+    /// `claimingPrefetch`: a fresh hit may claim the entry's refresh (`PrefetchRule`).
+    func lookup(_ key: CacheKey, now: ContinuousClock.Instant, claimingPrefetch: Bool = false) -> Lookup {
         let hash = CacheEntry.hash(key)
         let shard = shard(for: hash)
-        return shard.lock.withLock { shard.state.lookup(key, hash: hash, now: now) }
+        return shard.lock.withLock { shard.state.lookup(key, hash: hash, now: now, claimingPrefetch: claimingPrefetch) }
     }
 
     /// The cache-hit fast path under one lock acquisition: finds the fresh

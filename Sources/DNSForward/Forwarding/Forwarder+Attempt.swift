@@ -20,6 +20,9 @@ extension Forwarder {
         var transport: Transport
         var sentAt: ContinuousClock.Instant
         var deadline: ContinuousClock.Instant
+        /// A refresh of a cached entry near expiry (`PrefetchRule`): started by no
+        /// client (so `owner` is nil), counted against `prefetchLimit`.
+        var isPrefetch = false
 
         var upstream: Int { plan[position] }
         var isProbe: Bool { key == nil }
@@ -36,12 +39,13 @@ extension Forwarder {
         }
     }
 
-    func startAttempt(for query: ClientQuery, by client: Client, waiters: [Waiter],
+    /// `owner`: the client charged under the per-client quota; nil for a prefetch.
+    func startAttempt(for query: ClientQuery, owner: Client.QuotaKey?, waiters: [Waiter], isPrefetch: Bool = false,
                       now: ContinuousClock.Instant) -> [Action] {
         counters.forwarded += 1
-        let attempt = Attempt(key: query.key, owner: client.quotaKey, question: query.question, questionWire: query.question.wire[...],
+        let attempt = Attempt(key: query.key, owner: owner, question: query.question, questionWire: query.question.wire[...],
                               requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
-                              upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
+                              upstreamID: 0, transport: .udp, sentAt: now, deadline: now, isPrefetch: isPrefetch)
         return send(attempt, now: now)
     }
 
@@ -65,6 +69,7 @@ extension Forwarder {
         attempts[token] = attempt
         if let key = attempt.key { inFlight[key] = token }
         if let owner = attempt.owner { inFlightByClient[owner, default: 0] += 1 }
+        if attempt.isPrefetch { prefetchesInFlight += 1 }
         deadlines.append(token: token, deadline: attempt.deadline)
         selector.recordQuery(attempt.upstream)
         let wire = attempt.isProbe
@@ -113,12 +118,18 @@ extension Forwarder {
             let left = inFlightByClient[owner, default: 1] - 1
             inFlightByClient[owner] = left > 0 ? left : nil
         }
+        if attempt.isPrefetch { prefetchesInFlight -= 1 }
     }
 
     /// After a failed attempt: the next upstream, else a stale answer, else SERVFAIL.
     func retryOrFail(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
         guard !attempt.isProbe, let key = attempt.key else { return [] }
         if let next = attempt.onNextUpstream { return send(next, now: now) }
+        if attempt.isPrefetch {
+            counters.prefetchFailures += 1
+            // No client waits on it: the entry stays as it was, to serve or expire.
+            if attempt.waiters.isEmpty { return [] }
+        }
         // Every upstream failed. RFC 8767: an expired answer beats SERVFAIL.
         if case .stale(let answer, _) = cache.lookup(key, now: now) {
             cache.markServeStale(key, until: now + .seconds(Int64(configuration.cache.staleAnswerTTL)))

@@ -5,8 +5,11 @@ extension Forwarder {
     /// and code, or nil when the query needs `handleQuery` (any other shape,
     /// a name local zones answer, no fresh entry, a reply over the client's
     /// limit); nothing is counted then, so `handleQuery` counts it once.
+    /// `prefetch`: this hit claimed the entry's refresh ahead of expiry
+    /// (`PrefetchRule`); the caller sends the reply, then calls `prefetch(_:now:)`.
     public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant,
-                                into out: UnsafeMutableRawBufferPointer) -> (length: Int, code: DNSResponseCode)? {
+                                into out: UnsafeMutableRawBufferPointer)
+        -> (length: Int, code: DNSResponseCode, prefetch: Bool)? {
         guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }
         scratchName.removeAll(keepingCapacity: true)
         for offset in DNSHeader.length..<plain.nameEnd { scratchName.append(DNSName.foldCase(wire[offset])) }
@@ -18,19 +21,23 @@ extension Forwarder {
             dnssecOK: plain.dnssecOK,
             maximumReply: min(ClientQueryParser.maximumReply(ednsSize: plain.ednsSize), configuration.maximumUDPReply))
         let name = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd])
-        // Found, written and counted under one acquisition of the key's shard lock.
-        let written = cache.withFreshEntry(for: key, now: now) { entry in
+        let prefetching = configuration.prefetch
+        // Found, written, counted and its prefetch decided under one acquisition of the key's shard lock.
+        let written = cache.withFreshEntry(for: key, now: now) { entry -> (length: Int, prefetch: Bool)? in
             let age = entry.age(at: now)
-            return entry.withParts { stored in
+            let length = entry.withParts { stored in
                 ReplyRenderer.write(stored.wire, ttlOffsets: stored.ttlOffsets, optRange: stored.optRange,
                                     recordsAfterOPT: stored.recordsAfterOPT, ttl: .aged(age), for: client,
                                     questionName: name, into: out)
             }
+            // `hits` counts this hit only after the body: one more for it.
+            return length.map { ($0, prefetching && entry.claimPrefetch(age: age, hits: entry.hits &+ 1)) }
         }
-        guard let length = written else { return nil }
+        guard let (length, prefetch) = written else { return nil }
         counters.queries += 1
         counters.answeredFromCache += 1
         // The reply's own header, just written: its code is the stored one.
-        return (length, DNSHeader(wire: UnsafeRawBufferPointer(rebasing: out[..<length]))?.responseCode ?? .serverFailure)
+        return (length, DNSHeader(wire: UnsafeRawBufferPointer(rebasing: out[..<length]))?.responseCode ?? .serverFailure,
+                prefetch)
     }
 }

@@ -31,6 +31,11 @@ extension Forwarder {
             return actions + send(next, now: now)
         }
         inFlight[key] = nil
+        if attempt.isPrefetch, header.responseCode.isAboutTheUpstream {
+            // No upstream would refresh it: the entry still in the cache beats the failure.
+            counters.prefetchFailures += 1
+            if attempt.waiters.isEmpty { return actions }
+        }
         let reply = attempt.sentName == nil ? Array(wire) : CaseRandomization.restoring(attempt.question.name, in: Array(wire))
         return actions + answerWaiters(of: attempt, key: key, reply: reply, layout: layout, header: header, now: now)
     }

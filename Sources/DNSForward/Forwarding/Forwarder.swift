@@ -37,6 +37,10 @@ public final class Forwarder<Client: ForwarderClient> {
         /// Misses answered SERVFAIL because their client had its quota of attempts in flight.
         public var overQuota = 0
         public var dropped = 0
+        /// Background refreshes of entries near expiry started (`PrefetchRule`), and
+        /// those that ended without a new answer to store.
+        public var prefetches = 0
+        public var prefetchFailures = 0
     }
 
     /// Clients waiting on one key at most; more get SERVFAIL (a flood of one name
@@ -56,6 +60,8 @@ public final class Forwarder<Client: ForwarderClient> {
     var inFlight: [CacheKey: UInt64] = [:]
     /// Attempts in flight by the client that started them (`Attempt.owner`).
     var inFlightByClient: [Client.QuotaKey: Int] = [:]
+    /// Attempts in flight that are prefetches (`Attempt.isPrefetch`), against `prefetchLimit`.
+    var prefetchesInFlight = 0
     var deadlines = DeadlineQueue()
     var nextToken: UInt64 = 1
     /// The fast path's cache key name, refilled per query in place.
@@ -82,7 +88,7 @@ public final class Forwarder<Client: ForwarderClient> {
     }
 
     /// Applies settings that can change under a running daemon (SIGHUP): TTL
-    /// policy, timeouts, reply size, in-flight limit, server identity. Upstreams and cache size
+    /// policy, timeouts, reply size, in-flight limit, server identity, prefetch. Upstreams and cache size
     /// need a restart; their values in `new` are ignored. Returns the names of
     /// settings that differ but were not applied.
     @discardableResult
@@ -158,19 +164,20 @@ public final class Forwarder<Client: ForwarderClient> {
             return [.reply(to: client, bytes: local.bytes,
                            details: ReplyDetails(code: local.code, source: .localZone, question: query.question, receivedAt: now))]
         }
-        switch cache.lookup(query.key, now: now) {
-        case .fresh(let answer):
+        switch cache.lookup(query.key, now: now, claimingPrefetch: configuration.prefetch) {
+        case .fresh(let answer, let prefetch):
             counters.answeredFromCache += 1
-            return [.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
-                           details: ReplyDetails(code: answer.responseCode, source: .cache, question: query.question,
-                                                 receivedAt: now))]
+            let reply = Action.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
+                                     details: ReplyDetails(code: answer.responseCode, source: .cache,
+                                                           question: query.question, receivedAt: now))
+            return prefetch ? [reply] + startPrefetch(of: query, now: now) : [reply]
         case .stale(let answer, let serveStaleUntil):
             if let until = serveStaleUntil, now < until {
                 // Upstreams failed for this name moments ago: answer at once and
                 // refresh in the background (RFC 8767 4, failure recheck timer).
                 var actions = [staleReply(answer, for: Waiter(client: client, query: query, receivedAt: now), now: now)]
                 if inFlight[query.key] == nil, attempts.count < configuration.maximumInFlight, !isOverQuota(client) {
-                    actions += startAttempt(for: query, by: client, waiters: [], now: now)
+                    actions += startAttempt(for: query, owner: client.quotaKey, waiters: [], now: now)
                 }
                 return actions
             }
@@ -198,7 +205,7 @@ public final class Forwarder<Client: ForwarderClient> {
             counters.overQuota += 1
             return [serverFailure(for: waiter)]
         }
-        return startAttempt(for: query, by: client, waiters: [waiter], now: now)
+        return startAttempt(for: query, owner: client.quotaKey, waiters: [waiter], now: now)
     }
 
     /// True when `client` has its quota of attempts in flight. Joining an

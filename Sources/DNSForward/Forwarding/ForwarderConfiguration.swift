@@ -31,6 +31,15 @@ public struct ForwarderConfiguration: Sendable {
     /// any reply we take (`serve --no-case-randomization` turns it off).
     public var caseRandomization = true
 
+    /// Refresh a popular entry in the background before it expires
+    /// (`PrefetchRule`), so its clients never wait for an upstream
+    /// (`serve --no-prefetch` turns it off).
+    public var prefetch = true
+
+    /// Prefetches in flight at once: a tenth of `maximumInFlight`, at least 1,
+    /// so refreshes never take the slots client misses need.
+    public var prefetchLimit: Int { max(1, maximumInFlight / 10) }
+
     /// The same settings with DNS 0x20 off: for drivers (tests, fuzzers,
     /// benchmarks) whose fake upstreams answer in the client's own case.
     public var withoutCaseRandomization: ForwarderConfiguration {

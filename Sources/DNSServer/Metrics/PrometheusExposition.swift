@@ -35,6 +35,11 @@ struct PrometheusExposition {
                    [([:], Double(cache.memoryLimit ?? 0))])
         metric("tproxy_dns_cache_oversized_total", "counter", "Answers not cached: larger than a cache shard's memory share.",
                    [([:], Double(cache.oversized ?? 0))])
+        metric("tproxy_dns_prefetches_total", "counter", "Popular cache entries refreshed upstream before they expired.",
+                   [([:], Double(cache.prefetches ?? 0))])
+        metric("tproxy_dns_prefetch_failures_total", "counter",
+                   "Prefetches that got no answer to store (timeouts, every upstream failing); the entry expires as before.",
+                   [([:], Double(cache.prefetchFailures ?? 0))])
     }
 
     private mutating func loopMetrics(_ stats: DaemonStats) {

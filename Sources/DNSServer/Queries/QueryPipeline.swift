@@ -34,6 +34,12 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
         perform(forwarder.handleQuery(wire, from: client, transport: client.transport, now: now))
     }
 
+    /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the
+    /// refresh goes upstream with this round's misses, and its answer to the cache only.
+    func prefetch(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant) {
+        perform(forwarder.prefetch(wire, now: now))
+    }
+
     /// What the upstream transport heard: a reply, a failure, or a stray datagram.
     func deliver(_ outcome: UpstreamOutcome, now: ContinuousClock.Instant) {
         switch outcome {

@@ -4,7 +4,7 @@ extension ServerLoop {
     /// Takes what of `new` can change while running; returns the names of the
     /// settings that differ but need a restart. Each loop applies it to itself.
     /// The forwarder's own list: its settings (TTLs, timeouts, `max-in-flight-per-client`,
-    /// --identity, --version-string and the rest `Forwarder.reconfigure` takes) apply at
+    /// --identity, --version-string, --prefetch and the rest `Forwarder.reconfigure` takes) apply at
     /// once; `cache-size` and `cache-memory` need a restart (the cache is shared).
     func apply(_ new: DaemonConfiguration) -> [String] {
         var needsRestart = forwarder.reconfigure(new.forwarder)

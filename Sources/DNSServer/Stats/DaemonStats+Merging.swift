@@ -5,6 +5,9 @@ extension DaemonStats {
     /// Counts add up; an upstream is up only if every loop finds it up.
     mutating func add(worker other: DaemonStats) {
         inFlight += other.inFlight
+        // Each loop's forwarder starts its own prefetches; the cache they refresh is shared.
+        cache.prefetches = Self.sum(cache.prefetches, other.cache.prefetches)
+        cache.prefetchFailures = Self.sum(cache.prefetchFailures, other.cache.prefetchFailures)
         answers.add(other.answers)
         for index in upstreams.indices where index < other.upstreams.count {
             upstreams[index].add(other.upstreams[index])

@@ -18,6 +18,10 @@ public struct DaemonStats: Codable, Sendable {
         public var memoryLimit: Int?
         /// Answers not cached because one alone exceeds a shard's memory share.
         public var oversized: Int?
+        /// Refreshes of popular entries near expiry started (`serve --prefetch`), and
+        /// those that got no answer to store. Optional: older daemons lack them.
+        public var prefetches: Int?
+        public var prefetchFailures: Int?
     }
 
     public struct Upstream: Codable, Sendable {

@@ -92,6 +92,8 @@ final class UDPFrontEnd: EventHandler {
         } else {
             pipeline.answers.count(hit.code)
         }
+        // The reply is queued: the refresh this hit claimed can take its time.
+        if hit.prefetch { pipeline.prefetch(datagram.payload, now: now) }
         return true
     }
 }

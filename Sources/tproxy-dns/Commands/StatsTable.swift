@@ -4,7 +4,8 @@ import DNSServer
 enum StatsTable {
     static func render(_ stats: DaemonStats) -> String {
         [
-            section("cache", cacheRows(stats)),
+            section("cache", cacheRows(stats)
+                + optionalRows([("prefetches", stats.cache.prefetches), ("prefetch failures", stats.cache.prefetchFailures)])),
             section("answers", answerRows(stats.answers)
                 + optionalRows([("upstreams with 0x20 off", caseRandomizationOff(stats.upstreams))])),
             "upstreams\n",

@@ -32,6 +32,7 @@ extension ServeCommand {
                 try ServeOptionParsing.serverText(text, option: "version-string")
             })
         forwarder.caseRandomization = caseRandomization
+        forwarder.prefetch = prefetch
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections

@@ -89,6 +89,9 @@ struct ServeCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "DNS 0x20: random letter case in every UDP query upstream; a reply must echo it exactly or is asked again over TCP. Upstreams that do not preserve case are found and left out (one log line).")
     var caseRandomization = true
 
+    @Flag(inversion: .prefixedNo, help: "Refresh a cached answer in the background when a hit finds less than a tenth of its TTL left and it was asked at least twice (TTLs of 10 s and more), so clients of popular names never wait for an upstream. Prefetches take at most a tenth of --max-in-flight and count against no client's quota.")
+    var prefetch = true
+
     @Option(help: ArgumentHelp("Seconds a TCP client connection may sit idle.", valueName: "seconds"))
     var tcpIdleTimeout: Double = 10
 

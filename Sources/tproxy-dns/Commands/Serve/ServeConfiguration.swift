@@ -22,7 +22,7 @@ enum ServeConfiguration {
         "max-negative-ttl": .value, "servfail-ttl": .value, "serve-stale": .value, "max-udp-size": .value,
         "identity": .value, "version-string": .value,
         "tcp-idle-timeout": .value, "tcp-max-connections": .value, "allow": .list, "refused-action": .value, "refused-rate": .value,
-        "case-randomization": .flagPair,
+        "case-randomization": .flagPair, "prefetch": .flagPair,
         "rate-limit": .value, "zones": .value, "control": .value, "no-control": .flag, "query-log": .value,
         "metrics": .value, "user": .value, "log-level": .value, "reply-via": .value,
         "tcp-message-timeout": .value, "tcp-max-per-client": .value, "metrics-max-connections": .value,
