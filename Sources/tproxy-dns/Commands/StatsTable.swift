@@ -5,6 +5,7 @@ enum StatsTable {
     static func render(_ stats: DaemonStats) -> String {
         [
             section("cache", cacheRows(stats)),
+            stats.cacheFile.map { section("cache file", cacheFileRows($0)) } ?? "",
             section("answers", answerRows(stats.answers)
                 + optionalRows([("upstreams with 0x20 off", caseRandomizationOff(stats.upstreams))])),
             "upstreams\n",
@@ -80,7 +81,7 @@ enum StatsTable {
     }
 
     /// A title line, then its rows with the values aligned.
-    private static func section(_ title: String, _ rows: [(String, String)]) -> String {
+    static func section(_ title: String, _ rows: [(String, String)]) -> String {
         let width = rows.map(\.0.count).max() ?? 0
         return "\(title)\n" + rows.map { label, value in
             "  " + label + String(repeating: " ", count: width - label.count + 2) + value + "\n"
