@@ -20,6 +20,8 @@ extension DNSCache {
     /// `unixNanoseconds` are the same moment on the monotonic and the wall clock.
     public func snapshot(now: ContinuousClock.Instant, unixNanoseconds: Int64) -> (bytes: [UInt8], entries: Int) {
         var items: [CacheSnapshot.Item] = []
+        // Room for all up front (and some inserted meanwhile): no array growth while a lock is held.
+        items.reserveCapacity(count + count / 8)
         for shard in shards {
             var next: Int? = 0
             while let start = next {

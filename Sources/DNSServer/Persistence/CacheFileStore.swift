@@ -13,9 +13,9 @@ import Logging
 /// fixed in `init` (and `DNSCache` is thread-safe); `status` is read and
 /// written only under `lock`; `timer` is set by `startPeriodicSaves` and
 /// cancelled by `saveAtExit`, both on the primary thread.
-final class CacheFileStore: @unchecked Sendable {
-    let path: String
-    let saveInterval: Int
+public final class CacheFileStore: @unchecked Sendable {
+    public let path: String
+    public let saveInterval: Int
     private let cache: DNSCache
     private let logger: Logger
     private let queue = DispatchQueue(label: "tproxy-dns.cache-file", qos: .utility)
@@ -23,7 +23,7 @@ final class CacheFileStore: @unchecked Sendable {
     private var state: DaemonStats.CacheFile
     private var timer: DispatchSourceTimer?
 
-    init(path: String, saveInterval: Int, cache: DNSCache, logger: Logger) {
+    public init(path: String, saveInterval: Int, cache: DNSCache, logger: Logger) {
         self.path = path
         self.saveInterval = saveInterval
         self.cache = cache
@@ -32,12 +32,12 @@ final class CacheFileStore: @unchecked Sendable {
                                       savesRequested: 0)
     }
 
-    var status: DaemonStats.CacheFile { lock.withLock { state } }
+    public var status: DaemonStats.CacheFile { lock.withLock { state } }
 
     /// Fills the cache from the file. A missing file is a first start; an
     /// unreadable, damaged or foreign one (or one from the future) is one
     /// warning naming the file and what was wrong, and an empty cache.
-    func load() {
+    public func load() {
         let started = ContinuousClock.now
         let unixNanoseconds = Self.unixNanoseconds()
         var result: (counts: DNSCache.RestoreCounts?, error: String?) = (nil, nil)
@@ -85,7 +85,7 @@ final class CacheFileStore: @unchecked Sendable {
 
     /// Starts a save in the background and returns its number: it is done
     /// once `saves + saveFailures` in `status` reaches it.
-    func requestSave(reason: String) -> Int {
+    public func requestSave(reason: String) -> Int {
         let ticket = lock.withLock {
             state.savesRequested += 1
             return state.savesRequested
@@ -95,7 +95,7 @@ final class CacheFileStore: @unchecked Sendable {
     }
 
     /// The last save, at a clean exit: waits for it (and any save running).
-    func saveAtExit() {
+    public func saveAtExit() {
         timer?.cancel()
         timer = nil
         _ = requestSave(reason: "exit")
