@@ -12,17 +12,8 @@ import Glibc
 /// warning and an empty cache).
 @Suite("Cache file")
 struct CacheFileTests {
-    /// A fresh directory under /tmp, removed at the end.
     private func inDirectory(_ body: (String) throws -> Void) throws {
-        let directory = "/tmp/tproxy-dns-cachefile-test-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(directory)
-    }
-
-    private func mode(_ path: String) -> mode_t {
-        var status = stat()
-        return stat(path, &status) == 0 ? status.st_mode & 0o777 : 0
+        try TemporaryDirectory.with("cachefile", body)
     }
 
     private static func cache(names: Int) -> DNSCache {
@@ -47,7 +38,7 @@ struct CacheFileTests {
             try CacheFile.write([1, 2, 3], to: path)
             try CacheFile.write([4, 5], to: path)
             #expect(try CacheFile.read(path: path) == [4, 5])
-            #expect(mode(path) == 0o600)
+            #expect(TemporaryDirectory.mode(path) == 0o600)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["cache"])
         }
     }

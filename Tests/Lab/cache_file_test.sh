@@ -37,7 +37,9 @@ warm_restart() {
     expect_eq "file mode 0600" "$(stat -c %a "$state/cache")" 600
     lab_stop_upstream
     sleep 3
-    check "daemon restarts on the file" lab_start_daemon --cache-file "$state/cache" --cache-save-interval 0 || finish
+    # With workers: one file, loaded into the cache they share.
+    check "daemon restarts on the file, with 2 workers" \
+        lab_start_daemon --cache-file "$state/cache" --cache-save-interval 0 --workers 2 || finish
     expect_eq "loaded 3 entries" "$(stats_field cacheFile.loadedEntries)" 3
     out=$(dig_client "@$DECOY4" example.test A)
     t1=$(date +%s.%N)
