@@ -16,6 +16,9 @@ private final class FakeDaemon: ControlTarget {
     var reloadResult: Result<LocalZones, ZoneReloadError> = .failure(ZoneReloadError(message: "no --zones directory configured"))
 
     var cache: DNSCache { forwarder.cache }
+    var saveResult: Result<(ticket: Int, path: String), CacheSaveError> = .failure(CacheSaveError(message: "no --cache-file configured"))
+
+    func saveCache() -> Result<(ticket: Int, path: String), CacheSaveError> { saveResult }
 
     func stats(now: ContinuousClock.Instant) -> DaemonStats {
         WorkerStatsTests.stats(queries: 3, fromCache: 1, upstreamUp: true, upstreamQueries: 2, rtt: 1, destinations: [],
@@ -116,5 +119,12 @@ struct ControlRequestHandlerTests {
         #expect(daemon.reloads == 1)
         daemon.reloadResult = .success(.empty)
         #expect(replies(#"{"command":"zones-reload"}"#).first?.done?.count == 0)
+    }
+
+    @Test func cacheSaveAnswersWithTheSavesNumber() {
+        #expect(replies(#"{"command":"cache-save"}"#).first?.error == "no --cache-file configured")
+        daemon.saveResult = .success((ticket: 4, path: "/var/lib/tproxy-dns/cache"))
+        let done = replies(#"{"command":"cache-save"}"#).first?.done
+        #expect(done?.count == 4 && done?.message == "saving to /var/lib/tproxy-dns/cache")
     }
 }

@@ -68,6 +68,21 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_upstream_sockets_retired_forged_total 1\n"))
     }
 
+    @Test func cacheFileFiguresOnlyWithACacheFile() {
+        var stats = stats
+        #expect(!PrometheusExposition.render(stats: stats, upstreamLatency: []).contains("tproxy_dns_cache_file"))
+        stats.cacheFile = DaemonStats.CacheFile(path: "/var/lib/tproxy-dns/cache", saveIntervalSeconds: 0, loadedEntries: 7,
+                                                savedAt: 1_796_256_000, savedEntries: 5, saves: 2, saveFailures: 1,
+                                                savesRequested: 3)
+        let text = PrometheusExposition.render(stats: stats, upstreamLatency: [])
+        #expect(text.contains("tproxy_dns_cache_file_saves_total{result=\"failed\"} 1\n"))
+        #expect(text.contains("tproxy_dns_cache_file_saves_total{result=\"ok\"} 2\n"))
+        #expect(text.contains("tproxy_dns_cache_file_last_save_timestamp_seconds 1796256000\n"))
+        #expect(text.contains("tproxy_dns_cache_file_last_save_entries 5\n"))
+        #expect(text.contains("tproxy_dns_cache_file_loaded_entries 7\n"))
+        #expect(text.contains("tproxy_dns_cache_file_load_failed 0\n"))
+    }
+
     @Test func workersAddUpTheNewCounters() {
         var primary = stats
         var worker = stats

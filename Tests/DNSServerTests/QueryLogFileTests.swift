@@ -9,12 +9,8 @@ import Glibc
 /// `--query-log` opened the way root must open a path others may have prepared.
 @Suite("Query log file")
 struct QueryLogFileTests {
-    /// A fresh directory under /tmp, removed at the end.
     private func inDirectory(_ body: (String) throws -> Void) throws {
-        let directory = "/tmp/tproxy-dns-querylog-test-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(directory)
+        try TemporaryDirectory.with("querylog", body)
     }
 
     private func refusal(_ path: String, owner: uid_t = geteuid()) -> String? {
@@ -27,18 +23,13 @@ struct QueryLogFileTests {
         }
     }
 
-    private func mode(_ path: String) -> mode_t {
-        var status = stat()
-        return stat(path, &status) == 0 ? status.st_mode & 0o777 : 0
-    }
-
     @Test func aNewFileIsPrivate() throws {
         try inDirectory { directory in
             let path = directory + "/queries.log"
             let previous = umask(0)
             defer { umask(previous) }
             #expect(refusal(path) == nil)
-            #expect(mode(path) == 0o600, "0600 even with umask 0")
+            #expect(TemporaryDirectory.mode(path) == 0o600, "0600 even with umask 0")
         }
     }
 
@@ -89,7 +80,7 @@ struct QueryLogFileTests {
             try "earlier\n".write(toFile: path, atomically: false, encoding: .utf8)
             #expect(chmod(path, 0o644) == 0)
             #expect(refusal(path) == nil)
-            #expect(mode(path) == 0o600, "an existing world-readable log is tightened")
+            #expect(TemporaryDirectory.mode(path) == 0o600, "an existing world-readable log is tightened")
             let stranger = geteuid() &+ 4242
             let message = try #require(refusal(path, owner: stranger))
             #expect(message.contains("owned by uid \(geteuid()), not by the daemon's user (uid \(stranger))"))
@@ -115,7 +106,7 @@ struct QueryLogFileTests {
             let path = directory + "/queries.log"
             let log = try QueryLog(path: path)
             log.close()
-            #expect(mode(path) == 0o600)
+            #expect(TemporaryDirectory.mode(path) == 0o600)
             try FileManager.default.removeItem(atPath: path)
             try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/etc/hostname")
             #expect(throws: QueryLogFileError.self) { try QueryLog(path: path) }

@@ -14,6 +14,7 @@ struct StreamServerTests {
         func upstreamLatencies() -> [(address: String, histogram: LatencyHistogram)] { [] }
         func reloadZones() -> Result<LocalZones, ZoneReloadError> { fatalError("not in this test") }
         var cache: DNSCache { fatalError("not in this test") }
+        func saveCache() -> Result<(ticket: Int, path: String), CacheSaveError> { fatalError("not in this test") }
         func upstreamName(_ index: Int) -> String { "" }
     }
 

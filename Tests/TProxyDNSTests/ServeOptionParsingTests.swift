@@ -4,6 +4,15 @@ import Testing
 
 @Suite("serve option values")
 struct ServeOptionParsingTests {
+    @Test func cacheFileOptions() throws {
+        #expect(try ServeOptionParsing.cacheFile("/var/lib/tproxy-dns/cache") == "/var/lib/tproxy-dns/cache")
+        #expect((try? ServeOptionParsing.cacheFile("")) == nil)
+        #expect((try? ServeOptionParsing.cacheFile("/var/lib/tproxy-dns/")) == nil)
+        #expect(try ServeOptionParsing.cacheSaveInterval(0) == 0)
+        #expect(try ServeOptionParsing.cacheSaveInterval(3600) == 3600)
+        #expect { try ServeOptionParsing.cacheSaveInterval(-1) } throws: { "\($0)".contains("--cache-save-interval -1:") }
+    }
+
     @Test func workerCountOption() throws {
         #expect(try ServeOptionParsing.workers("1") == 1)
         #expect(try ServeOptionParsing.workers("64") == 64)

@@ -102,4 +102,19 @@ struct StatsTableTests {
         #expect(text.contains("  upstreams with 0x20 off  1\n"))
         #expect(text.contains("  refusals over cap      900\n"))
     }
+
+    /// `--cache-file`'s section: only from a daemon that has one.
+    @Test func cacheFileSectionShowsTheLastLoadAndSave() {
+        var stats = Self.stats
+        #expect(!StatsTable.render(stats).contains("cache file\n"))
+        stats.cacheFile = DaemonStats.CacheFile(
+            path: "/var/lib/tproxy-dns/cache", saveIntervalSeconds: 3600, loadedAt: 1_796_256_000, loadedEntries: 100_000,
+            loadExpired: 12, loadMilliseconds: 180.25, savedAt: 1_796_259_600, savedEntries: 99_000, savedBytes: 12_000_000,
+            saveMilliseconds: 95.5, saves: 2, saveFailures: 1, saveError: nil, savesRequested: 3)
+        let text = StatsTable.render(stats)
+        #expect(text.contains("cache file\n  path       /var/lib/tproxy-dns/cache\n  saved      every 3600 s and at exit\n"))
+        #expect(text.contains("  loaded     100000 entries (12 expired left out) at 2026-12-03T00:00:00Z in 180.2 ms\n"))
+        #expect(text.contains("  last save  99000 entries, 12000000 bytes at 2026-12-03T01:00:00Z in 95.5 ms\n"))
+        #expect(text.contains("  saves      2 ok, 1 failed\n"))
+    }
 }

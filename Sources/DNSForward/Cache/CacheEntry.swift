@@ -160,6 +160,9 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
     var kind: CachedAnswer.Kind { fields.pointee.kind }
     var wireCount: Int { Int(fields.pointee.wireCount) }
     var storedAt: ContinuousClock.Instant { fields.pointee.storedAt }
+    var lifetime: UInt32 { fields.pointee.lifetime }
+    var type: RecordType { fields.pointee.type }
+    var `class`: RecordClass { fields.pointee.class }
     var expiresAt: ContinuousClock.Instant { fields.pointee.storedAt + .seconds(Int64(fields.pointee.lifetime)) }
     func isFresh(at now: ContinuousClock.Instant) -> Bool { now < expiresAt }
 
@@ -179,11 +182,14 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         set { fields.pointee.referenced = newValue }
     }
 
+    var hits: UInt32 { fields.pointee.hits }
+
+    /// The DO and CD bits of the key; `flags` shares its byte with the serve-stale mark.
+    var keyFlags: Flags { fields.pointee.flags.intersection(.keyBits) }
+
     func countHit() {
         fields.pointee.hits &+= 1
     }
-
-    var hits: UInt32 { fields.pointee.hits }
 
     /// True once per entry: for the first hit that `PrefetchRule` finds due,
     /// `age` as `age(at:)` gave it, `hits` counting that hit. Every loop and

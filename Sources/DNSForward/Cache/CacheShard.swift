@@ -146,6 +146,20 @@ final class CacheShard {
 
     var keys: [CacheKey] { slots.compactMap { $0?.key } }
 
+    /// Appends the entries of at most `limit` slots from `start` to `items`,
+    /// with their mutable fields as they are now; returns where the next
+    /// chunk starts, nil past the last slot. Chunks keep each lock short.
+    func snapshot(from start: Int, limit: Int, into items: inout [CacheSnapshot.Item]) -> Int? {
+        let end = min(slots.count, start + limit)
+        guard start < end else { return nil }
+        for position in start..<end {
+            guard let entry = slots[position] else { continue }
+            items.append(CacheSnapshot.Item(entry: entry, hits: entry.hits, referenced: entry.referenced,
+                                            keyFlags: entry.keyFlags))
+        }
+        return end < slots.count ? end : nil
+    }
+
     func entry(for key: CacheKey, hash: UInt32) -> CachedAnswer? {
         position(of: key, hash: hash).flatMap { slots[$0]?.answer }
     }

@@ -45,7 +45,7 @@ public final class DNSCache: @unchecked Sendable {
     }
 
     /// A shard and the mutex that guards it.
-    private struct Shard {
+    struct Shard {
         let lock = PthreadMutex()
         let state: CacheShard
     }
@@ -64,7 +64,7 @@ public final class DNSCache: @unchecked Sendable {
     /// least `minimumShardCapacity` entries and `minimumShardMemory` bytes,
     /// and at least one.
     public let shardCount: Int
-    private let shards: [Shard]
+    let shards: [Shard]
     /// The whole cache's capacity and memory limit; each shard's configuration holds its share.
     private let capacity: Int
     private let memoryLimit: Int

@@ -10,6 +10,8 @@ public struct ControlRequest: Codable {
     public enum Command: String, Codable {
         case stats, dump, lookup, flush
         case zonesReload = "zones-reload"
+        /// Starts a save of `--cache-file`; `done.count` is the save's number (`DaemonStats.CacheFile.savesRequested`).
+        case cacheSave = "cache-save"
     }
 
     public var command: Command

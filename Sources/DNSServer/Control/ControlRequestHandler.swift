@@ -45,6 +45,13 @@ final class ControlRequestHandler {
             case .failure(let error):
                 return .replies([ControlReply(error: error.message)])
             }
+        case .cacheSave:
+            switch target.saveCache() {
+            case .success(let save):
+                return .replies([ControlReply(done: ControlDone(count: save.ticket, message: "saving to \(save.path)"))])
+            case .failure(let error):
+                return .replies([ControlReply(error: error.message)])
+            }
         }
     }
 

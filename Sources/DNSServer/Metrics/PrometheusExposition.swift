@@ -16,6 +16,7 @@ struct PrometheusExposition {
             (["source": "zone"], Double(answers.fromZones)), (["source": "upstream"], Double(answers.fromUpstreams)),
         ])
         out.cacheMetrics(stats.cache)
+        if let file = stats.cacheFile { out.cacheFileMetrics(file) }
         out.loopMetrics(stats)
         out.upstreamMetrics(stats, upstreamLatency)
         out.transportMetrics(stats)
@@ -102,7 +103,7 @@ struct PrometheusExposition {
         metric("tproxy_dns_uptime_seconds", "gauge", "Seconds since start.", [([:], Double(stats.uptimeSeconds))])
     }
 
-    private mutating func metric(_ name: String, _ type: String, _ help: String, _ samples: [([String: String], Double)]) {
+    mutating func metric(_ name: String, _ type: String, _ help: String, _ samples: [([String: String], Double)]) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         for (labels, value) in samples { text += sample(name, labels, value) }
     }

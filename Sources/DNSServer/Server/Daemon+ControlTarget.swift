@@ -5,6 +5,7 @@ extension Daemon: ControlTarget {
     func stats(now: ContinuousClock.Instant) -> DaemonStats {
         var stats = primary.ownStats(now: now)
         for other in askWorkers({ $0.ownStats(now: now) }) { stats.add(worker: other) }
+        stats.cacheFile = cacheFile?.status
         return stats
     }
 
@@ -17,6 +18,11 @@ extension Daemon: ControlTarget {
     }
 
     var cache: DNSCache { primary.forwarder.cache }
+
+    func saveCache() -> Result<(ticket: Int, path: String), CacheSaveError> {
+        guard let cacheFile else { return .failure(CacheSaveError(message: "no --cache-file configured")) }
+        return .success((cacheFile.requestSave(reason: "control"), cacheFile.path))
+    }
 
     func upstreamName(_ index: Int) -> String {
         primary.configuration.upstreams[index].description

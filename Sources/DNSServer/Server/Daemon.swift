@@ -18,6 +18,8 @@ public final class Daemon {
     private let workersFinished = DispatchGroup()
     private let signals: SignalWatcher
     private let queryLog: QueryLog?
+    /// `--cache-file`: loaded before the first query, saved in the background.
+    let cacheFile: CacheFileStore?
     /// Re-reads the settings (the --config file and the flags) on SIGHUP.
     private let reload: (() throws -> DaemonConfiguration)?
     let logger: Logger
@@ -33,6 +35,10 @@ public final class Daemon {
             try QueryLog(path: path, owner: configuration.queryLogOwner ?? geteuid())
         }
         let cache = DNSCache(configuration: configuration.forwarder.cache, shards: configuration.workers > 1 ? 16 : 1)
+        cacheFile = configuration.cacheFile.map { path in
+            CacheFileStore(path: path, saveInterval: configuration.cacheSaveInterval, cache: cache, logger: logger)
+        }
+        cacheFile?.load()
         primary = try ServerLoop(configuration: configuration, localZones: localZones, cache: cache,
                                  queryLog: queryLog, role: .primary, logger: logger)
         let fileLimit = try OpenFileLimit.raiseToHardLimit()
@@ -52,6 +58,7 @@ public final class Daemon {
             "metrics": "\(configuration.metricsEndpoint.map(\.description) ?? "off")",
             "allow": "\(configuration.admission.allowed.map(\.description).joined(separator: " "))",
             "workers": "\(configuration.workers)",
+            "cache_file": "\(configuration.cacheFile ?? "off")",
         ])
     }
 
@@ -102,8 +109,11 @@ public final class Daemon {
         for worker in workers { worker.start(finished: workersFinished, primary: primary.mailbox) }
         // Also when the loop throws: no worker thread outlives the primary's run.
         defer { stopWorkers() }
+        cacheFile?.startPeriodicSaves()
         try primary.run()
         stopWorkers()
+        // Every loop has stopped: the file holds the cache as the last answer left it.
+        cacheFile?.saveAtExit()
         queryLog?.close()
         logStopped()
     }

@@ -47,6 +47,10 @@ public struct DaemonConfiguration: Sendable {
     public var upstreamSocketQueries = 256
     /// Event loops answering UDP queries, one thread each (`serve --workers`).
     public var workers = 1
+    /// Where the cache is kept across restarts (`--cache-file`); nil is off.
+    public var cacheFile: String?
+    /// Seconds between saves of `cacheFile` (`--cache-save-interval`); 0: only at exit.
+    public var cacheSaveInterval = 3_600
     public var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
 
     public init(port: UInt16, upstreams: [IPEndpoint], forwarder: ForwarderConfiguration) {

@@ -18,6 +18,8 @@ extension ServerLoop {
             ("upstream-sockets", new.upstreamSockets != configuration.upstreamSockets),
             ("upstream-socket-queries", new.upstreamSocketQueries != configuration.upstreamSocketQueries),
             ("workers", new.workers != configuration.workers),
+            ("cache-file", new.cacheFile != configuration.cacheFile),
+            ("cache-save-interval", new.cacheSaveInterval != configuration.cacheSaveInterval),
         ]
         needsRestart += fixed.filter(\.differs).map(\.name)
         // --allow, --refused-action, --rate-limit and --refused-rate apply at once.

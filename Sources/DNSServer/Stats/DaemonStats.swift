@@ -107,4 +107,6 @@ public struct DaemonStats: Codable, Sendable {
     /// how evenly the kernel spreads clients. Optional so a CLI can read a daemon
     /// from before it existed.
     public var queriesByWorker: [Int]?
+    /// `--cache-file`'s loads and saves; nil when there is none (and from older daemons).
+    public var cacheFile: CacheFile?
 }

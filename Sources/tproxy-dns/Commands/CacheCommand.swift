@@ -5,8 +5,8 @@ import Foundation
 struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
-        abstract: "Inspect and flush a running daemon's cache over its control socket.",
-        subcommands: [Stats.self, Dump.self, Lookup.self, Flush.self]
+        abstract: "Inspect, flush and save a running daemon's cache over its control socket.",
+        subcommands: [Stats.self, Dump.self, Lookup.self, Flush.self, Save.self]
     )
 
     struct Stats: ParsableCommand {

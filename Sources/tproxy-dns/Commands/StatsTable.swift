@@ -6,6 +6,7 @@ enum StatsTable {
         [
             section("cache", cacheRows(stats)
                 + optionalRows([("prefetches", stats.cache.prefetches), ("prefetch failures", stats.cache.prefetchFailures)])),
+            stats.cacheFile.map { section("cache file", cacheFileRows($0)) } ?? "",
             section("answers", answerRows(stats.answers)
                 + optionalRows([("upstreams with 0x20 off", caseRandomizationOff(stats.upstreams))])),
             "upstreams\n",
@@ -81,7 +82,7 @@ enum StatsTable {
     }
 
     /// A title line, then its rows with the values aligned.
-    private static func section(_ title: String, _ rows: [(String, String)]) -> String {
+    static func section(_ title: String, _ rows: [(String, String)]) -> String {
         let width = rows.map(\.0.count).max() ?? 0
         return "\(title)\n" + rows.map { label, value in
             "  " + label + String(repeating: " ", count: width - label.count + 2) + value + "\n"

@@ -44,6 +44,8 @@ extension ServeCommand {
         configuration.workers = try ServeOptionParsing.workers(workers)
         configuration.zonesDirectory = zones
         configuration.queryLogPath = queryLog
+        configuration.cacheFile = try cacheFile.map { text throws(ValidationError) in try ServeOptionParsing.cacheFile(text) }
+        configuration.cacheSaveInterval = try ServeOptionParsing.cacheSaveInterval(cacheSaveInterval)
         configuration.controlPath = noControl ? nil : control
         configuration.metricsEndpoint = try metrics.map { text throws(ValidationError) in try ServeOptionParsing.metricsEndpoint(text) }
         configuration.replyVia = try ServeOptionParsing.replyPath(replyVia)

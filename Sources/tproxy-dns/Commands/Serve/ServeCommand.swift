@@ -62,6 +62,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory the cached answers may take, per-entry overhead included: bytes, or with a K, M or G suffix (powers of 1024), e.g. 32M. CLOCK evicts to stay under it; an answer larger than a cache shard's share is not cached; 0 disables the cache.", valueName: "size"))
     var cacheMemory: String = "32M"
 
+    @Option(help: ArgumentHelp("Keep the cache in this file across restarts: loaded at start before the first query (TTLs aged by the wall-clock time that passed; a damaged file is one warning and an empty cache), saved at a clean exit and every --cache-save-interval. Written atomically, mode 0600, never through a symbolic link. Off when not given.", valueName: "path"))
+    var cacheFile: String?
+
+    @Option(help: ArgumentHelp("Seconds between saves of --cache-file; 0 saves only at exit (and on `tproxy-dns cache save`). On an SD card, a long interval or 0 spares it wear.", valueName: "seconds"))
+    var cacheSaveInterval: Int = 3_600
+
     @Option(help: ArgumentHelp("Floor for positive answer TTLs.", valueName: "seconds"))
     var minTTL: UInt32 = 0
 

@@ -29,6 +29,16 @@ enum ServeOptionParsing {
                           "--workers \(text): use a count from 1 to 64, or auto")
     }
 
+    /// `--cache-file`: a file path (a directory would make every save fail at exit).
+    static func cacheFile(_ text: String) throws(ValidationError) -> String {
+        try parsed(text.isEmpty || text.hasSuffix("/") ? nil : text, "--cache-file \(text): give a file path, e.g. /var/lib/tproxy-dns/cache")
+    }
+
+    /// `--cache-save-interval`: seconds, 0 for only at exit.
+    static func cacheSaveInterval(_ seconds: Int) throws(ValidationError) -> Int {
+        try parsed(seconds >= 0 ? seconds : nil, "--cache-save-interval \(seconds): use seconds, or 0 to save only at exit")
+    }
+
     static func allowedPrefix(_ text: String) throws(ValidationError) -> IPPrefix {
         try parsed(IPPrefix(text), "--allow \(text): not a CIDR prefix like 192.0.2.0/24 or 2001:db8::/32")
     }
