@@ -26,13 +26,14 @@ final class TCPLab: LoopBench {
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport,
                                  udpReplies: try UDPReplySender(path: .socketPerSource, sourceSockets: nil,
                                                                                 warnings: RateLimitedLogger(logger: logger)),
-                                 answers: AnswerRecorder(queryLog: nil, upstreamNames: ["\(upstream.endpoint)"], logger: logger),
-                                 admission: ClientAdmission(allowed: [IPPrefix("127.0.0.0/8")!], refusedAction: .refuse,
-                                                            rateLimit: nil))
+                                 answers: AnswerRecorder(queryLog: nil, upstreamNames: ["\(upstream.endpoint)"], logger: logger))
         transport.receiver = pipeline
         let listener = try TCPListener(endpoint: IPEndpoint("127.0.0.1:0", defaultPort: 0)!)
         port = boundPort(of: listener.socket.rawValue)
-        tcp = try TCPFrontEnd(listener: listener, loop: loop, pipeline: pipeline, limits: limits, readBuffer: buffer,
+        tcp = try TCPFrontEnd(listener: listener, loop: loop, pipeline: pipeline,
+                              admission: AdmissionGate(ClientAdmission(allowed: [IPPrefix("127.0.0.0/8")!], refusedAction: .refuse,
+                                                                       rateLimit: nil)),
+                              limits: limits, readBuffer: buffer,
                               warnings: RateLimitedLogger(logger: logger))
     }
 

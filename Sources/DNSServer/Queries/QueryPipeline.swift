@@ -16,17 +16,14 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     /// TCP replies; set on the primary loop, which serves TCP clients.
     weak var tcpReplies: TCPFrontEnd?
     let answers: AnswerRecorder
-    /// Who may ask, shared by this loop's front ends; replaced on SIGHUP.
-    var admission: ClientAdmission
     var destinations = DestinationCounts()
 
     init(forwarder: Forwarder<ClientContext>, transport: UpstreamTransport, udpReplies: UDPReplySender,
-         answers: AnswerRecorder, admission: ClientAdmission) {
+         answers: AnswerRecorder) {
         self.forwarder = forwarder
         self.transport = transport
         self.udpReplies = udpReplies
         self.answers = answers
-        self.admission = admission
     }
 
     func submit(_ wire: UnsafeRawBufferPointer, from client: ClientContext, now: ContinuousClock.Instant) {

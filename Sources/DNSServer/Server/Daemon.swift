@@ -68,6 +68,7 @@ public final class Daemon {
         try signals.register(on: loop) { [unowned self] signal in received(signal) }
         primary.tcp = try TCPFrontEnd(
             listener: TCPListener(port: configuration.port, transparent: true), loop: loop, pipeline: primary.pipeline,
+            admission: primary.admission,
             limits: .init(maximumConnections: configuration.tcpMaximumConnections,
                           maximumOutstanding: configuration.tcpMaximumOutstanding, idleTimeout: configuration.tcpIdleTimeout,
                           messageTimeout: configuration.tcpMessageTimeout, maximumPerClient: configuration.tcpMaximumPerClient),
@@ -163,7 +164,7 @@ public final class Daemon {
                 let needsRestart = primary.apply(new)
                 for worker in workers { worker.loop.mailbox.post { _ = $0.apply(new) } }
                 logger.notice("configuration reloaded", metadata: [
-                    "allow": "\(primary.pipeline.admission.allowed.map(\.description).joined(separator: " "))",
+                    "allow": "\(primary.admission.policy.allowed.map(\.description).joined(separator: " "))",
                     "needs_restart": "\(needsRestart.isEmpty ? "none" : needsRestart.joined(separator: " "))",
                 ])
             } catch {

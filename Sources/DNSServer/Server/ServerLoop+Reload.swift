@@ -23,12 +23,10 @@ extension ServerLoop {
         ]
         needsRestart += fixed.filter(\.differs).map(\.name)
         // --allow, --refused-action, --rate-limit and --refused-rate apply at once.
-        var admission = new.admission.sharing(among: configuration.workers)
-        admission.carryOver(from: pipeline.admission)
-        pipeline.admission = admission
+        admission.replace(with: new.admission.sharing(among: configuration.workers))
         var applied = configuration
         applied.forwarder = forwarder.configuration
-        applied.admission = admission
+        applied.admission = admission.policy
         applied.zonesDirectory = new.zonesDirectory
         applied.tcpIdleTimeout = new.tcpIdleTimeout
         applied.tcpMaximumOutstanding = new.tcpMaximumOutstanding

@@ -44,9 +44,9 @@ extension ServerLoop {
             queryLog: .init(enabled: log != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
             zones: forwarder.localZones.zoneNames,
             responseCodes: Dictionary(uniqueKeysWithValues: pipeline.answers.responseCodes.byCode.map { ($0.key.description, $0.value) }),
-            admission: .init(refused: pipeline.admission.counters.refused, ignored: pipeline.admission.counters.ignored,
-                             rateLimited: pipeline.admission.counters.rateLimited,
-                             refusedDropped: pipeline.admission.counters.refusedDropped),
+            admission: .init(refused: admission.counters.refused, ignored: admission.counters.ignored,
+                             rateLimited: admission.counters.rateLimited,
+                             refusedDropped: admission.counters.refusedDropped),
             queriesByWorker: [answers.queries])
     }
 

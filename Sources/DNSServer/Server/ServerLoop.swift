@@ -17,6 +17,8 @@ final class ServerLoop: EventHandler {
     let role: Role
     let eventLoop: EventLoop
     let pipeline: QueryPipeline
+    /// Who may ask: shared by this loop's UDP and TCP front ends.
+    let admission: AdmissionGate
     let udp: UDPFrontEnd
     let mailbox: LoopMailbox
     var tcp: TCPFrontEnd?
@@ -51,14 +53,14 @@ final class ServerLoop: EventHandler {
                                          warnings: warnings)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,
                                  answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.upstreams.map(\.description),
-                                                         logger: logger),
-                                 admission: configuration.admission.sharing(among: configuration.workers))
+                                                         logger: logger))
         transport.receiver = pipeline
         // The loops of one daemon share the port through SO_REUSEPORT. The
         // primary's TCP listener binds the same port without it, so a second
         // daemon on that port still fails with EADDRINUSE.
         let receiver = try TransparentUDPReceiver(port: configuration.port, reusePort: configuration.workers > 1)
-        udp = try UDPFrontEnd(receiver: receiver, pipeline: pipeline, loop: eventLoop, warnings: warnings)
+        admission = AdmissionGate(configuration.admission.sharing(among: configuration.workers))
+        udp = try UDPFrontEnd(receiver: receiver, pipeline: pipeline, admission: admission, loop: eventLoop, warnings: warnings)
         _ = try eventLoop.register(mailbox.wake.descriptor.rawValue, handler: self)
     }
 

@@ -26,6 +26,7 @@ final class TCPFrontEnd: EventHandler {
     private let listener: TCPListener
     private let loop: EventLoop
     private let pipeline: QueryPipeline
+    private let admission: AdmissionGate
     /// Everything but the connection cap follows SIGHUP; the cap needs a restart.
     var limits: Limits
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -40,10 +41,11 @@ final class TCPFrontEnd: EventHandler {
     /// Old connections closed to make room for a new one.
     private(set) var evictedConnections = 0
 
-    init(listener: TCPListener, loop: EventLoop, pipeline: QueryPipeline, limits: Limits,
+    init(listener: TCPListener, loop: EventLoop, pipeline: QueryPipeline, admission: AdmissionGate, limits: Limits,
          readBuffer: UnsafeMutableRawBufferPointer, reserve: DescriptorReserve = .unlimited,
          warnings: RateLimitedLogger) throws(SystemCallError) {
         self.listener = listener
+        self.admission = admission
         self.loop = loop
         self.pipeline = pipeline
         self.limits = limits
@@ -111,8 +113,8 @@ final class TCPFrontEnd: EventHandler {
     private func adopt(_ stream: StreamSocket) {
         let client = stream.remote.address
         // Outside --allow: no TCP service at all (closing is the TCP form of refusing).
-        guard pipeline.admission.isAllowed(client) else {
-            _ = pipeline.admission.admit(client, now: .now)
+        guard admission.isAllowed(client) else {
+            _ = admission.admit(client, now: .now)
             return
         }
         // Dropping the socket closes it.
@@ -194,7 +196,7 @@ final class TCPFrontEnd: EventHandler {
                 close(connection)
                 return
             }
-            if pipeline.admission.rateLimiter != nil, pipeline.admission.admit(connection.stream.remote.address, now: now) != .admit {
+            if admission.limitsRate, admission.admit(connection.stream.remote.address, now: now) != .admit {
                 continue
             }
             connection.outstanding += 1

@@ -9,6 +9,7 @@ import RawUDP
 final class UDPFrontEnd: EventHandler {
     let receiver: TransparentUDPReceiver
     private let pipeline: QueryPipeline
+    private let admission: AdmissionGate
     /// Failures can repeat per packet: rate-limited.
     private let warnings: RateLimitedLogger
     /// Socket-per-source sockets, by registration (they receive queries too).
@@ -17,7 +18,9 @@ final class UDPFrontEnd: EventHandler {
     private let replyBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
     private var receiverRegistration: LoopRegistration?
 
-    init(receiver: TransparentUDPReceiver, pipeline: QueryPipeline, loop: EventLoop, warnings: RateLimitedLogger) throws(SystemCallError) {
+    init(receiver: TransparentUDPReceiver, pipeline: QueryPipeline, admission: AdmissionGate, loop: EventLoop,
+         warnings: RateLimitedLogger) throws(SystemCallError) {
+        self.admission = admission
         self.receiver = receiver
         self.pipeline = pipeline
         self.warnings = warnings
@@ -63,7 +66,7 @@ final class UDPFrontEnd: EventHandler {
 
     private func answer(_ datagram: InterceptedDatagram) {
         let now = ContinuousClock.now
-        switch pipeline.admission.admit(datagram.client.address, now: now) {
+        switch admission.admit(datagram.client.address, now: now) {
         case .admit:
             if !answerFromCache(datagram, now: now) {
                 pipeline.submit(datagram.payload, from: .udp(client: datagram.client, originalDestination: datagram.originalDestination),
