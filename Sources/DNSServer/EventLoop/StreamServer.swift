@@ -4,17 +4,16 @@ import RawUDP
 protocol StreamListener {
     associatedtype Accepted: AcceptedStream
     var descriptor: Int32 { get }
-    func acceptNext() throws(SystemCallError) -> Accepted?
+    /// The next pending connection, or nil when none is waiting (both listeners have it).
+    func accept() throws(SystemCallError) -> Accepted?
 }
 
 extension TCPListener: StreamListener {
     var descriptor: Int32 { socket.rawValue }
-    func acceptNext() throws(SystemCallError) -> StreamSocket? { try accept() }
 }
 
 extension UnixStreamListener: StreamListener {
     var descriptor: Int32 { socket.rawValue }
-    func acceptNext() throws(SystemCallError) -> UnixStreamSocket? { try accept() }
 }
 
 /// A connection a listener handed over: its descriptor is what the loop watches.
@@ -101,7 +100,7 @@ final class StreamServer<Service: StreamService>: EventHandler {
 
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
         if registration == acceptor.registration {
-            acceptor.acceptQueued(limit: 16, now: .now, accept: listener.acceptNext, descriptor: \.descriptor,
+            acceptor.acceptQueued(limit: 16, now: .now, accept: listener.accept, descriptor: \.descriptor,
                                   take: adopt)
             return
         }
