@@ -43,14 +43,21 @@ public final class RawReplySender {
     /// `flush` (with a copy of their payload: the slots are reused by then).
     private var deferredFailures: [(Int, RawSendError, [UInt8])] = []
 
-    public init() throws(SystemCallError) {
+    /// `mark`: the SO_MARK (fwmark) every reply carries, so policy routing can
+    /// steer replies (keep them off a VPN's table, say); nil leaves it unset.
+    /// Setting it needs CAP_NET_ADMIN.
+    public init(mark: UInt32? = nil) throws(SystemCallError) {
         // IPPROTO_RAW implies IP_HDRINCL (and its IPv6 equivalent): we write the IP header.
         let rawType = Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
         ipv4 = try makeSocket(family: AF_INET, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)")
         try? ipv4.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+        if let mark { try ipv4.setOption(level: SOL_SOCKET, name: SO_MARK, value: Int32(bitPattern: mark), call: "setsockopt(SO_MARK)") }
         do {
             let socket6 = try makeSocket(family: AF_INET6, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)")
             try? socket6.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+            if let mark {
+                try socket6.setOption(level: SOL_SOCKET, name: SO_MARK, value: Int32(bitPattern: mark), call: "setsockopt(SO_MARK)")
+            }
             ipv6Descriptor = socket6.rawValue
             ipv6 = .some(consume socket6)
         } catch where error.errno == EAFNOSUPPORT {

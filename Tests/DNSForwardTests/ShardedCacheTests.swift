@@ -20,8 +20,10 @@ struct ShardedCacheTests {
 
     static func answer(_ name: String, type: UInt16 = 1, addresses: Int = 1, ttl: UInt32 = 3600,
                        at now: ContinuousClock.Instant) -> CachedAnswer {
-        let wire = W.response(id: 0, name: name, type: type,
-                              answers: (0..<addresses).map { [192, 0, 2, UInt8($0)] }, ttl: ttl)
+        // RDATA of the type's size: replies are checked record by record (`RecordDataShape`).
+        let address: (Int) -> [UInt8] = type == 28 ? { [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [UInt8($0)] }
+                                                   : { [192, 0, 2, UInt8($0)] }
+        let wire = W.response(id: 0, name: name, type: type, answers: (0..<addresses).map(address), ttl: ttl)
         let layout = wire.withUnsafeBytes { MessageLayout(wire: $0) }!
         return CachedAnswer(wire: wire, layout: layout, kind: .positive, storedAt: now, lifetime: ttl, upstream: 0)
     }

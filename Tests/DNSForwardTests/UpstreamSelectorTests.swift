@@ -38,6 +38,35 @@ struct UpstreamSelectorTests {
         #expect(selector.plan() == [2, 0, 1], "the fastest is down: after the healthy ones")
     }
 
+    @Test func aPlanIsSharedUntilTheOrderChanges() {
+        let selector = selector(policy: .fastest)
+        selector.recordSuccess(0, rtt: .milliseconds(10), sentAt: at(0))
+        selector.recordSuccess(1, rtt: .milliseconds(20), sentAt: at(0))
+        selector.recordSuccess(2, rtt: .milliseconds(30), sentAt: at(0))
+        let first = selector.plan()
+        #expect(first == [0, 1, 2])
+        selector.recordSuccess(0, rtt: .milliseconds(12), sentAt: at(0))
+        #expect(selector.plan() == [0, 1, 2], "a move that changes no order keeps the plan")
+        first.withUnsafeBufferPointer { old in
+            selector.plan().withUnsafeBufferPointer { new in #expect(old.baseAddress == new.baseAddress, "the same buffer") }
+        }
+        // 0's smoothed RTT climbs past 1's and 2's: 12 + (400 - 12) / 8 = 60 ms.
+        selector.recordSuccess(0, rtt: .milliseconds(400), sentAt: at(0))
+        #expect(selector.plan() == [1, 2, 0], "the order changed: a new plan")
+        markDown(selector, 1, at: 1)
+        #expect(selector.plan() == [2, 0, 1], "down: a new plan")
+        selector.recordSuccess(1, rtt: .milliseconds(5), sentAt: at(2))
+        #expect(selector.plan() == [1, 2, 0], "up again: a new plan")
+    }
+
+    @Test func orderedPlansChangeOnlyWithHealth() {
+        let selector = selector()
+        selector.recordSuccess(2, rtt: .milliseconds(1), sentAt: at(0))
+        #expect(selector.plan() == [0, 1, 2], "RTTs do not reorder an ordered plan")
+        markDown(selector, 0, at: 0)
+        #expect(selector.plan() == [1, 2, 0])
+    }
+
     @Test func smoothedRTTMovesAnEighthOfTheWay() {
         let selector = selector(1)
         selector.recordSuccess(0, rtt: .milliseconds(80), sentAt: at(0))

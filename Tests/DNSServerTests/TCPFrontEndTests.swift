@@ -24,7 +24,7 @@ final class TCPLab: LoopBench {
         let transport = UpstreamTransport(upstreams: [upstream.endpoint], socketsPerUpstream: 1, queriesPerSocket: 100,
                                           loop: loop, readBuffer: buffer, logger: logger)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport,
-                                 udpReplies: try UDPReplySender(path: .socketPerSource, sourceSockets: nil,
+                                 udpReplies: try UDPReplySender(path: .socketPerSource, mark: nil, sourceSockets: nil,
                                                                                 warnings: RateLimitedLogger(logger: logger)),
                                  answers: AnswerRecorder(queryLog: nil, upstreamNames: ["\(upstream.endpoint)"], logger: logger))
         transport.receiver = pipeline

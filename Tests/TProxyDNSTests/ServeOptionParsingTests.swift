@@ -13,6 +13,15 @@ struct ServeOptionParsingTests {
         #expect { try ServeOptionParsing.cacheSaveInterval(-1) } throws: { "\($0)".contains("--cache-save-interval -1:") }
     }
 
+    @Test func replyMarkOption() throws {
+        #expect(try ServeOptionParsing.replyMark("83") == 83)
+        #expect(try ServeOptionParsing.replyMark("0x53") == 0x53)
+        #expect(try ServeOptionParsing.replyMark("0XFFFFFFFF") == 0xFFFF_FFFF)
+        for bad in ["0", "0x0", "0x1ffffffff", "-1", "fifty", "", "0x"] {
+            #expect { try ServeOptionParsing.replyMark(bad) } throws: { "\($0)".contains("--reply-mark \(bad): use a mark from 1") }
+        }
+    }
+
     @Test func workerCountOption() throws {
         #expect(try ServeOptionParsing.workers("1") == 1)
         #expect(try ServeOptionParsing.workers("64") == 64)

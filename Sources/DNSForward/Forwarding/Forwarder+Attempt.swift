@@ -7,7 +7,6 @@ extension Forwarder {
         /// per-client quota through every retry; nil for probes.
         let owner: Client.QuotaKey?
         let question: DNSQuestion
-        let questionWire: ArraySlice<UInt8>
         let requestFlags: HeaderFlags
         var waiters: [Waiter]
         /// Upstreams in the order this query tries them, and where it is.
@@ -43,7 +42,7 @@ extension Forwarder {
     func startAttempt(for query: ClientQuery, owner: Client.QuotaKey?, waiters: [Waiter], isPrefetch: Bool = false,
                       now: ContinuousClock.Instant) -> [Action] {
         counters.forwarded += 1
-        let attempt = Attempt(key: query.key, owner: owner, question: query.question, questionWire: query.question.wire[...],
+        let attempt = Attempt(key: query.key, owner: owner, question: query.question,
                               requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
                               upstreamID: 0, transport: .udp, sentAt: now, deadline: now, isPrefetch: isPrefetch)
         return send(attempt, now: now)
@@ -51,7 +50,7 @@ extension Forwarder {
 
     /// A health probe of `upstream`: no key, no clients.
     func startProbe(of upstream: Int, now: ContinuousClock.Instant) -> [Action] {
-        let probe = Attempt(key: nil, owner: nil, question: UpstreamQuery.probeQuestion, questionWire: [],
+        let probe = Attempt(key: nil, owner: nil, question: UpstreamQuery.probeQuestion,
                             requestFlags: UpstreamQuery.probeFlags, waiters: [], plan: [upstream], position: 0,
                             upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
         return send(probe, now: now)
@@ -74,25 +73,26 @@ extension Forwarder {
         selector.recordQuery(attempt.upstream)
         let wire = attempt.isProbe
             ? UpstreamQuery.probe(id: attempt.upstreamID)
-            : UpstreamQuery.wire(id: attempt.upstreamID, question: questionWire(for: &attempts[token]!),
+            : UpstreamQuery.wire(id: attempt.upstreamID, name: nameToSend(for: &attempts[token]!),
+                                 type: attempt.question.type, class: attempt.question.class,
                                  requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
         return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
                                               bytes: wire, transport: attempt.transport))]
     }
 
-    /// The question as it goes upstream: over UDP to an upstream that keeps
-    /// case, its name in random case (remembered to check the reply against);
+    /// The question's name as it goes upstream: over UDP to an upstream that
+    /// keeps case, in random case (remembered to check the reply against);
     /// otherwise as the client spelled it. TCP gains nothing from 0x20: no
     /// off-path forger can inject into the connection.
-    private func questionWire(for attempt: inout Attempt) -> ArraySlice<UInt8> {
+    private func nameToSend(for attempt: inout Attempt) -> [UInt8] {
         attempt.sentName = nil
         guard attempt.transport == .udp,
               caseRandomization.isUsed(for: attempt.upstream, enabled: configuration.caseRandomization) else {
-            return attempt.questionWire
+            return attempt.question.name.wire
         }
         let name = caseRandomization.randomized(attempt.question.name)
         attempt.sentName = name
-        return DNSQuestion(name: name, type: attempt.question.type, class: attempt.question.class).wire[...]
+        return name.wire
     }
 
     /// Asks the attempt `token`'s question again over TCP, same upstream: its

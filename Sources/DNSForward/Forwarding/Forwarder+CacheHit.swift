@@ -11,8 +11,13 @@ extension Forwarder {
                                 into out: UnsafeMutableRawBufferPointer)
         -> (length: Int, code: DNSResponseCode, prefetch: Bool)? {
         guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }
+        // One copy and one pass in place: appending byte by byte checked the
+        // buffer's uniqueness per byte, on every hit and miss.
         scratchName.removeAll(keepingCapacity: true)
-        for offset in DNSHeader.length..<plain.nameEnd { scratchName.append(DNSName.foldCase(wire[offset])) }
+        scratchName.append(contentsOf: UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<plain.nameEnd]))
+        scratchName.withUnsafeMutableBufferPointer { name in
+            for index in name.indices { name[index] = DNSName.foldCase(name[index]) }
+        }
         if localZones.mayAnswer(name: scratchName, class: plain.qclass) { return nil }
         let key = CacheKey(name: scratchName, type: plain.type, class: plain.qclass, dnssecOK: plain.dnssecOK,
                            checkingDisabled: plain.header.checkingDisabled)

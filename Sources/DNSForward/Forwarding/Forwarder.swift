@@ -120,7 +120,9 @@ public final class Forwarder<Client: ForwarderClient> {
 
     /// When `expire` next has work, for the event loop's wait timeout.
     public var nextDeadline: ContinuousClock.Instant? {
-        while let head = deadlines.first, attempts[head.token]?.deadline != head.deadline {
+        // A token's deadline is set once, when it is sent: its entry is stale
+        // exactly when the attempt is gone. Looked up, not copied out: this runs every loop round.
+        while let head = deadlines.first, attempts.index(forKey: head.token) == nil {
             deadlines.removeFirst()
         }
         switch (deadlines.first?.deadline, selector.nextProbe) {

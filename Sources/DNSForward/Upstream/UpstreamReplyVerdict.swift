@@ -11,7 +11,9 @@ public enum UpstreamReplyValidator {
     /// Accepts only a well-formed response with our ID and our question (the
     /// defences against off-path spoofing of RFC 5452 section 4; address and
     /// port are checked by the connected socket), whose records parse to the
-    /// last byte. Anything else is dropped while the query keeps waiting.
+    /// last byte (`MessageLayout`, with the RDATA shapes of `RecordDataShape`).
+    /// Anything else is dropped while the query keeps waiting. Read from the
+    /// wire without allocating or ldns: this runs on every upstream reply.
     /// `exactName`: the name as sent with randomized case, which the reply's
     /// question must echo octet for octet; nil compares names as DNS does.
     public static func validate(_ wire: UnsafeRawBufferPointer, expectedID: UInt16, question: DNSQuestion,
@@ -21,17 +23,18 @@ public enum UpstreamReplyValidator {
         guard header.id == expectedID else { return .reject("ID \(header.id) is not \(expectedID)") }
         guard header.opcode == .query else { return .reject("opcode \(header.opcode.rawValue)") }
         guard header.questionCount == 1 else { return .reject("\(header.questionCount) questions") }
-        let packet: LdnsPacket
-        do {
-            packet = try LdnsPacket(wire: wire)
-        } catch {
-            return .reject("unparsable: \(error.message)")
+        let reader = WireReader(bytes: wire)
+        // Nothing precedes the question that a pointer could name (the header is not a name).
+        guard let nameEnd = reader.uncompressedNameEnd(at: DNSHeader.length),
+              let type = reader.recordType(at: nameEnd), let qclass = reader.recordClass(at: nameEnd + 2) else {
+            return .reject("unparsable question")
         }
-        guard let echoed = packet.firstQuestion, echoed.matches(question) else {
+        let echoed = UnsafeRawBufferPointer(rebasing: wire[DNSHeader.length..<nameEnd])
+        guard type == question.type, qclass == question.class, question.name.matches(wire: echoed) else {
             return .reject("question does not match")
         }
-        if let exactName, echoed.name.wire != exactName.wire { return .wrongCase }
-        guard let layout = MessageLayout(wire: wire) else { return .reject("records do not end where the message does") }
+        if let exactName, !exactName.wire.withUnsafeBytes({ $0.elementsEqual(echoed) }) { return .wrongCase }
+        guard let layout = MessageLayout(wire: wire) else { return .reject("records do not parse to the end of the message") }
         return .accept(layout)
     }
 }

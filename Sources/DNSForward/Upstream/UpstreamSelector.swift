@@ -44,19 +44,42 @@ final class UpstreamSelector {
 
     /// The order to try upstreams for a new query: healthy ones by policy, then
     /// the down ones (better a slim chance than none when all are down).
+    /// The last plan, shared by every query until an upstream goes down or up
+    /// (or, under `.fastest`, a reply moves the RTTs): no arrays per query.
+    private var cachedPlan: [Int]?
+
     func plan() -> [Int] {
+        if let cachedPlan { return cachedPlan }
+        let plan = makePlan()
+        cachedPlan = plan
+        return plan
+    }
+
+    /// Whether `plan`'s up upstreams are still in `.fastest` order: a reply
+    /// moves one RTT a little, and mostly changes no order.
+    private func isFastestFirst(_ plan: [Int]) -> Bool {
+        var previous: Int?
+        for index in plan where !health[index].isDown {
+            if let previous, !comesFirst(previous, index) { return false }
+            previous = index
+        }
+        return true
+    }
+
+    /// Unmeasured upstreams go first so every one gets a measurement.
+    private func comesFirst(_ left: Int, _ right: Int) -> Bool {
+        let l = health[left].smoothedRTT ?? .zero, r = health[right].smoothedRTT ?? .zero
+        return l == r ? left < right : l < r
+    }
+
+    private func makePlan() -> [Int] {
         let up = health.indices.filter { !health[$0].isDown }
         let down = health.indices.filter { health[$0].isDown }
         switch policy {
         case .ordered:
             return up + down
         case .fastest:
-            // Unmeasured upstreams go first so every one gets a measurement.
-            let sorted = up.sorted { left, right in
-                let l = health[left].smoothedRTT ?? .zero, r = health[right].smoothedRTT ?? .zero
-                return l == r ? left < right : l < r
-            }
-            return sorted + down
+            return up.sorted(by: comesFirst) + down
         }
     }
 
@@ -72,10 +95,12 @@ final class UpstreamSelector {
         health[index].consecutiveFailures = 0
         health[index].smoothedRTT = health[index].smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
         health[index].latency.record(rtt)
+        if policy == .fastest, let cachedPlan, !isFastestFirst(cachedPlan) { self.cachedPlan = nil }
         if health[index].isDown, let downSince = health[index].downSince, sentAt >= downSince {
             health[index].isDown = false
             health[index].downSince = nil
             health[index].nextProbe = nil
+            cachedPlan = nil
             logger.notice("upstream up", metadata: ["upstream.address": "\(names[index])"])
         }
     }
@@ -87,6 +112,7 @@ final class UpstreamSelector {
             health[index].isDown = true
             health[index].downSince = now
             health[index].nextProbe = now + probeInterval
+            cachedPlan = nil
             logger.warning("upstream down", metadata: [
                 "upstream.address": "\(names[index])", "upstream.failures": "\(health[index].consecutiveFailures)",
             ])
@@ -106,6 +132,11 @@ final class UpstreamSelector {
     }
 
     var nextProbe: ContinuousClock.Instant? {
-        health.compactMap { $0.isDown ? $0.nextProbe : nil }.min()
+        // Every loop round asks: no array, no copies of the histograms.
+        var earliest: ContinuousClock.Instant?
+        for index in health.indices where health[index].isDown {
+            if let next = health[index].nextProbe, earliest.map({ next < $0 }) ?? true { earliest = next }
+        }
+        return earliest
     }
 }

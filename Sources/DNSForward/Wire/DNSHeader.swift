@@ -50,11 +50,29 @@ public struct DNSHeader: Equatable, Sendable {
     public var checkingDisabled: Bool { flags.contains(.cd) }
 
     public var bytes: [UInt8] {
-        let second = flags.rawValue | UInt16(opcode.rawValue) << Self.opcodeShift | responseCode.headerBits
-        return [id, second, questionCount, answerCount, authorityCount, additionalCount]
-            .flatMap { [UInt8($0 >> 8), UInt8(truncatingIfNeeded: $0)] }
+        var wire: [UInt8] = []
+        wire.reserveCapacity(Self.length)
+        append(to: &wire)
+        return wire
     }
 
+    /// Appends the 12 header octets: the start of every message we build, so
+    /// without an array per field.
+    func append(to wire: inout [UInt8]) {
+        let second = flags.rawValue | UInt16(opcode.rawValue) << Self.opcodeShift | responseCode.headerBits
+        Self.append(id, to: &wire)
+        Self.append(second, to: &wire)
+        Self.append(questionCount, to: &wire)
+        Self.append(answerCount, to: &wire)
+        Self.append(authorityCount, to: &wire)
+        Self.append(additionalCount, to: &wire)
+    }
+
+    @inline(__always)
+    private static func append(_ word: UInt16, to wire: inout [UInt8]) {
+        wire.append(UInt8(word >> 8))
+        wire.append(UInt8(truncatingIfNeeded: word))
+    }
     /// Clears `removing`, then sets `inserting`, in the header of the message
     /// in `wire`, in place; OPCODE and RCODE stay. `wire` holds a header.
     @inline(__always)

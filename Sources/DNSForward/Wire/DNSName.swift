@@ -18,6 +18,15 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
+    /// Equal ignoring ASCII case to these uncompressed wire bytes.
+    func matches(wire other: UnsafeRawBufferPointer) -> Bool {
+        guard wire.count == other.count else { return false }
+        for index in wire.indices where Self.foldCase(wire[index]) != Self.foldCase(other[index]) {
+            return false
+        }
+        return true
+    }
+
     @inline(__always)
     static func foldCase(_ byte: UInt8) -> UInt8 {
         (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte

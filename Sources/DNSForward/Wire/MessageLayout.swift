@@ -40,7 +40,8 @@ public struct MessageLayout: Sendable {
                       let rdataLength = reader.u16(at: ownerEnd + 8) else { return nil }
                 let rdataStart = ownerEnd + 10
                 offset = rdataStart + Int(rdataLength)
-                guard offset <= wire.count else { return nil }
+                guard offset <= wire.count,
+                      RecordDataShape.isWellFormed(type, in: reader, rdata: rdataStart..<offset) else { return nil }
                 if type == .opt {
                     // RFC 6891 6.1.2: OPT's owner is the root, one zero octet. Found by
                     // fuzzing: ldns accepts any owner, and ReplyRenderer patches the UDP

@@ -19,6 +19,7 @@ public struct RecordType: RawRepresentable, Hashable, Comparable, Sendable, Expr
     public static let txt: RecordType = 16
     public static let aaaa: RecordType = 28
     public static let srv: RecordType = 33
+    public static let dname: RecordType = 39
     /// EDNS's pseudo-record (RFC 6891 6.1.1).
     public static let opt: RecordType = 41
     public static let ds: RecordType = 43
@@ -46,6 +47,7 @@ public struct RecordType: RawRepresentable, Hashable, Comparable, Sendable, Expr
         case .txt: return "TXT"
         case .aaaa: return "AAAA"
         case .srv: return "SRV"
+        case .dname: return "DNAME"
         case .opt: return "OPT"
         case .ds: return "DS"
         case .rrsig: return "RRSIG"

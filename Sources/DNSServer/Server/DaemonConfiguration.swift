@@ -41,6 +41,8 @@ public struct DaemonConfiguration: Sendable {
     /// Prometheus metrics over HTTP; nil is off.
     public var metricsEndpoint: IPEndpoint?
     public var replyVia = ReplyPath.raw
+    /// SO_MARK on the raw reply sockets (`--reply-mark`); nil: none.
+    public var replyMark: UInt32?
     /// UDP sockets per upstream that new queries rotate over.
     public var upstreamSockets = 8
     /// Queries one upstream UDP socket sends before it is replaced by one on a new random port.

@@ -15,6 +15,7 @@ extension ServerLoop {
             ("metrics", new.metricsEndpoint != configuration.metricsEndpoint),
             ("tcp-max-connections", new.tcpMaximumConnections != configuration.tcpMaximumConnections),
             ("reply-via", new.replyVia != configuration.replyVia),
+            ("reply-mark", new.replyMark != configuration.replyMark),
             ("upstream-sockets", new.upstreamSockets != configuration.upstreamSockets),
             ("upstream-socket-queries", new.upstreamSocketQueries != configuration.upstreamSocketQueries),
             ("workers", new.workers != configuration.workers),

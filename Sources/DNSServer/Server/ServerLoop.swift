@@ -48,7 +48,7 @@ final class ServerLoop: EventHandler {
         let transport = UpstreamTransport(
             upstreams: configuration.upstreams, socketsPerUpstream: configuration.upstreamSockets,
             queriesPerSocket: configuration.upstreamSocketQueries, loop: eventLoop, readBuffer: readBuffer, logger: logger)
-        let replies = try UDPReplySender(path: configuration.replyVia,
+        let replies = try UDPReplySender(path: configuration.replyVia, mark: configuration.replyMark,
                                          sourceSockets: configuration.replyVia == .socketPerSource ? SourceSocketTable() : nil,
                                          warnings: warnings)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,

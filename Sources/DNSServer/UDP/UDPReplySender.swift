@@ -29,9 +29,10 @@ final class UDPReplySender {
     /// Failures can repeat per packet: rate-limited.
     private let warnings: RateLimitedLogger
 
-    init(path: DaemonConfiguration.ReplyPath, sourceSockets: SourceSocketTable?, warnings: RateLimitedLogger) throws(SystemCallError) {
+    init(path: DaemonConfiguration.ReplyPath, mark: UInt32?, sourceSockets: SourceSocketTable?,
+         warnings: RateLimitedLogger) throws(SystemCallError) {
         self.path = path
-        raw = path == .raw ? try RawReplySender() : nil
+        raw = path == .raw ? try RawReplySender(mark: mark) : nil
         self.sourceSockets = sourceSockets
         self.warnings = warnings
     }

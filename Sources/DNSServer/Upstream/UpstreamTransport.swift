@@ -28,6 +28,9 @@ final class UpstreamTransport: EventHandler {
     private(set) var sockets: UpstreamSocketPool!
     private var exchanges: [UInt64: Exchange] = [:]
     private var queued: [QueuedQuery] = []
+    /// Scratch for one socket's sendmmsg, kept between rounds.
+    private var runDatagrams: [[UInt8]] = []
+    private var runTokens: [UInt64] = []
     /// Pooled sockets and TCP connections by their registration.
     private var pooledByRegistration: [LoopRegistration: Int] = [:]
     private var tcpByRegistration: [LoopRegistration: UInt64] = [:]
@@ -88,18 +91,37 @@ final class UpstreamTransport: EventHandler {
     /// tokens of those the kernel refused (their socket is retired). Queries
     /// whose attempt ended meanwhile are not sent.
     func flushQueries() -> [UInt64] {
-        let batch = queued.filter(isWaiting)
-        queued.removeAll(keepingCapacity: true)
         var failed: [UInt64] = []
-        for (number, queries) in Dictionary(grouping: batch, by: \.member) {
-            guard let member = sockets.members[number] else { continue }
-            member.socket.send(queries.map(\.bytes)) { index, error in
-                logger.debug("upstream send failed", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
-                sockets.retire(member: member.number)
-                failed.append(queries[index].token)
-            }
+        // A round's queries to one upstream share a socket (`endRound` moves
+        // on), so after sorting by socket each run is one sendmmsg; no
+        // dictionary or batch arrays per round.
+        queued.sort { $0.member < $1.member }
+        var start = queued.startIndex
+        while start < queued.endIndex {
+            let number = queued[start].member
+            var end = start + 1
+            while end < queued.endIndex, queued[end].member == number { end += 1 }
+            sendRun(queued[start..<end], on: number, failed: &failed)
+            start = end
         }
+        queued.removeAll(keepingCapacity: true)
         return failed
+    }
+
+    private func sendRun(_ run: ArraySlice<QueuedQuery>, on number: Int, failed: inout [UInt64]) {
+        guard let member = sockets.members[number] else { return }
+        runDatagrams.removeAll(keepingCapacity: true)
+        runTokens.removeAll(keepingCapacity: true)
+        for query in run where isWaiting(query) {
+            runDatagrams.append(query.bytes)
+            runTokens.append(query.token)
+        }
+        guard !runDatagrams.isEmpty else { return }
+        member.socket.send(runDatagrams) { index, error in
+            logger.debug("upstream send failed", metadata: ["upstream.address": "\(member.socket.remote)", "error": "\(error)"])
+            sockets.retire(member: member.number)
+            failed.append(runTokens[index])
+        }
     }
 
     /// The next round's queries go to each used upstream's next socket.

@@ -49,6 +49,7 @@ extension ServeCommand {
         configuration.controlPath = noControl ? nil : control
         configuration.metricsEndpoint = try metrics.map { text throws(ValidationError) in try ServeOptionParsing.metricsEndpoint(text) }
         configuration.replyVia = try ServeOptionParsing.replyPath(replyVia)
+        configuration.replyMark = try replyMark.map { text throws(ValidationError) in try ServeOptionParsing.replyMark(text) }
         configuration.admission = ClientAdmission(
             allowed: try allowedClients(),
             refusedAction: try ServeOptionParsing.refusedAction(refusedAction),

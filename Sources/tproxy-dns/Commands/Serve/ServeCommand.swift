@@ -146,6 +146,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How UDP replies get the targeted address as source: raw (one raw socket, headers built by tproxy-dns) or socket-per-source (a transparent UDP socket bound per spoofed address; for comparison).", valueName: "path"))
     var replyVia: String = DaemonConfiguration.ReplyPath.raw.rawValue
 
+    @Option(help: ArgumentHelp("Firewall mark (SO_MARK, decimal or 0x hex, 1-0xffffffff) on raw replies, for policy routing: e.g. an `ip rule fwmark` that keeps replies to LAN clients off a VPN table. Needs CAP_NET_ADMIN.", valueName: "mark"))
+    var replyMark: String?
+
     @Flag(help: "Install the TPROXY rules (nftables table, ip rules and routes, both families) at start and remove them at exit, as `tproxy-dns rules --apply` would; needs --lan-interface or --lan-prefix. Not with --user: removing them needs root.")
     var installRules = false
 

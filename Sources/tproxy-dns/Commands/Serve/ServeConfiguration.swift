@@ -24,7 +24,7 @@ enum ServeConfiguration {
         "tcp-idle-timeout": .value, "tcp-max-connections": .value, "allow": .list, "refused-action": .value, "refused-rate": .value,
         "case-randomization": .flagPair, "prefetch": .flagPair,
         "rate-limit": .value, "zones": .value, "control": .value, "no-control": .flag, "query-log": .value,
-        "metrics": .value, "user": .value, "log-level": .value, "reply-via": .value,
+        "metrics": .value, "user": .value, "log-level": .value, "reply-via": .value, "reply-mark": .value,
         "tcp-message-timeout": .value, "tcp-max-per-client": .value, "metrics-max-connections": .value,
         "install-rules": .flag, "lan-interface": .list, "lan-prefix": .list, "exempt": .list, "mark": .value,
         "table": .value, "priority": .value,

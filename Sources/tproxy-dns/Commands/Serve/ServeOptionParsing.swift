@@ -55,6 +55,12 @@ enum ServeOptionParsing {
         try parsed(DaemonConfiguration.ReplyPath(rawValue: text), "--reply-via \(text): use raw or socket-per-source")
     }
 
+    /// A firewall mark: decimal or 0x hex, not 0 (0 is no mark: leave the option out).
+    static func replyMark(_ text: String) throws(ValidationError) -> UInt32 {
+        let value = text.lowercased().hasPrefix("0x") ? UInt32(text.dropFirst(2), radix: 16) : UInt32(text)
+        return try parsed(value.flatMap { $0 == 0 ? nil : $0 }, "--reply-mark \(text): use a mark from 1 to 0xffffffff")
+    }
+
     /// A size in bytes: digits, optionally followed by K, M or G (powers of
     /// 1024, either case), e.g. 32M. `option` names the flag in the error.
     static func byteSize(_ text: String, option: String) throws(ValidationError) -> Int {
