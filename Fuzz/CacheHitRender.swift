@@ -58,7 +58,7 @@ public func fuzzCacheHitRender(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
             bytes.storeBytes(of: clamped.bigEndian, toByteOffset: offset, as: UInt32.self)
         }
     }
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
     let answer = CachedAnswer(wire: stored, layout: layout, kind: kind, storedAt: start, lifetime: lifetime, upstream: 0)
     let age = UInt32(options >> 2)
     let fixedTTL: UInt32? = options & 2 != 0 ? 30 : nil

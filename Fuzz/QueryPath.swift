@@ -47,7 +47,7 @@ private let configuration = ForwarderConfiguration(upstreamNames: ["upstream0"],
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzQueryPath(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
     let forwarder = Forwarder<Int>(configuration: configuration, logger: logger, makeID: { 0x4000 })
     forwarder.localZones = localZones
 

@@ -53,7 +53,7 @@ public func fuzzUpstreamReply(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     let scenario = scenarios[Int(data[0] & 1)]
     let clients = scenario.clients
     let input = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
     var nextID: UInt16 = 0x4000
     let forwarder = Forwarder<Int>(configuration: configuration, logger: logger,
                                    makeID: { defer { nextID &+= 1 }; return nextID })

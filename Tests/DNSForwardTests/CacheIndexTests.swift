@@ -54,7 +54,7 @@ struct CacheIndexTests {
         let wire = WireFixtures.response(id: 0, name: "Www.Example.test", answers: [[192, 0, 2, 1], [192, 0, 2, 2]],
                                          ednsSize: 1232, ttl: 300)
         let layout = try #require(wire.withUnsafeBytes { MessageLayout(wire: $0) })
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         var answer = CachedAnswer(wire: wire, layout: layout, kind: .positive, storedAt: now, lifetime: 300, upstream: nil)
         answer.hits = 3
         answer.serveStaleUntil = now + .seconds(30)
@@ -87,7 +87,7 @@ struct CacheIndexTests {
         configuration.capacity = 300
         let cache = DNSCache(configuration: configuration)
         var generator = SplitMix64(seed: 0xC10C)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         for step in 0..<6_000 {
             let now = start + .milliseconds(step * 10)
             let name = "n\(Int.random(in: 0..<900, using: &generator)).example.test"

@@ -15,7 +15,7 @@ struct CacheSnapshotTests {
     static func seconds(_ value: Int64) -> Int64 { value * 1_000_000_000 }
 
     /// A cache of a few answers of every shape: plain, several TTLs, OPT, DO and CD keys, negative kinds.
-    static func filledCache(now: ContinuousClock.Instant) -> DNSCache {
+    static func filledCache(now: MonotonicInstant) -> DNSCache {
         let cache = DNSCache(configuration: S.configuration(capacity: 10_000, serveStale: 0), shards: 4)
         for index in 0..<20 {
             cache.insert(S.answer("a\(index).test", addresses: 1 + index % 3, ttl: 300, at: now),
@@ -35,14 +35,14 @@ struct CacheSnapshotTests {
     }
 
     static func restored(_ bytes: [UInt8], configuration: CacheConfiguration = S.configuration(capacity: 10_000),
-                         now: ContinuousClock.Instant, unixNanoseconds: Int64)
+                         now: MonotonicInstant, unixNanoseconds: Int64)
         throws(CacheSnapshotError) -> (DNSCache, DNSCache.RestoreCounts) {
         let cache = DNSCache(configuration: configuration)
         let counts = try cache.restore(bytes, now: now, unixNanoseconds: unixNanoseconds)
         return (cache, counts)
     }
 
-    static func error(_ bytes: [UInt8], now: ContinuousClock.Instant = .now, unixNanoseconds: Int64 = wall) -> CacheSnapshotError? {
+    static func error(_ bytes: [UInt8], now: MonotonicInstant = .now, unixNanoseconds: Int64 = wall) -> CacheSnapshotError? {
         do {
             _ = try restored(bytes, now: now, unixNanoseconds: unixNanoseconds)
             return nil
@@ -52,7 +52,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func roundTripKeepsEveryEntryAndWhatAHitNeeds() throws {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let original = Self.filledCache(now: now)
         _ = original.withFreshEntry(for: S.key("a3.test"), now: now) { _ in true }
         let (bytes, entries) = original.snapshot(now: now, unixNanoseconds: Self.wall)
@@ -71,10 +71,10 @@ struct CacheSnapshotTests {
     }
 
     @Test func ttlsAgeByTheWallClockTimeThatPassed() throws {
-        let saved = ContinuousClock.now
+        let saved = MonotonicInstant.now
         let (bytes, _) = Self.filledCache(now: saved).snapshot(now: saved, unixNanoseconds: Self.wall)
         // A different boot: the monotonic clock restarted, the wall clock moved on 100 s.
-        let later = ContinuousClock.now
+        let later = MonotonicInstant.now
         let (copy, counts) = try Self.restored(bytes, now: later, unixNanoseconds: Self.wall + Self.seconds(100))
         #expect(counts == .init(loaded: 21, expired: 1), "the 60 s NXDOMAIN expired")
         let answer = try #require(copy.entry(for: S.key("a1.test")))
@@ -83,7 +83,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func expiredEntriesStayWithinTheServeStaleWindowOnly() throws {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let (bytes, _) = Self.filledCache(now: now).snapshot(now: now, unixNanoseconds: Self.wall)
         let stale = S.configuration(capacity: 10_000, serveStale: 1_000)
         let (kept, keptCounts) = try Self.restored(bytes, configuration: stale, now: now,
@@ -96,7 +96,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func everyFlippedBitIsCaught() {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let cache = DNSCache(configuration: S.configuration(capacity: 100))
         cache.insert(S.answer("bits.test", at: now), for: S.key("bits.test"), now: now)
         let (bytes, _) = cache.snapshot(now: now, unixNanoseconds: Self.wall)
@@ -108,7 +108,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func truncationAtEveryLengthNamesItsSection() {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let (bytes, _) = Self.filledCache(now: now).snapshot(now: now, unixNanoseconds: Self.wall)
         let bodyEnd = bytes.count - CacheSnapshot.checksumBytes
         for length in 0..<bytes.count {
@@ -120,7 +120,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func foreignFilesAndOtherVersionsAreRefused() {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let (bytes, _) = Self.filledCache(now: now).snapshot(now: now, unixNanoseconds: Self.wall)
         #expect(Self.error(Array("# not a cache file\n".utf8), now: now) == .foreign)
         var version = bytes
@@ -129,14 +129,14 @@ struct CacheSnapshotTests {
     }
 
     @Test func aFileFromTheFutureIsRefused() {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let (bytes, _) = Self.filledCache(now: now).snapshot(now: now, unixNanoseconds: Self.wall)
         #expect(Self.error(bytes, now: now, unixNanoseconds: Self.wall - Self.seconds(3_600)) == .fromTheFuture(seconds: 3_600))
         #expect(Self.error(bytes, now: now, unixNanoseconds: Self.wall) == nil, "saved this very moment loads")
     }
 
     @Test func aRecordStoredAfterTheSaveIsRefusedThoughItsChecksumHolds() {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let cache = DNSCache(configuration: S.configuration(capacity: 100))
         cache.insert(S.answer("late.test", at: now), for: S.key("late.test"), now: now)
         var bytes = cache.snapshot(now: now, unixNanoseconds: Self.wall).bytes
@@ -149,7 +149,7 @@ struct CacheSnapshotTests {
     }
 
     @Test func aLoadLargerThanTheBudgetKeepsTheMostRecentlyUsed() throws {
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         let one = M.cost("n0.test", M.bigAnswer("n0.test", records: 10, at: start))
         let big = DNSCache(configuration: M.configuration(memoryLimit: 64 << 20))
         for index in 0..<40 {

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Upstream deadline queue")
 struct DeadlineQueueTests {
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
     func drain(_ queue: inout DeadlineQueue) -> [UInt64] {
         var tokens: [UInt64] = []
@@ -29,7 +29,7 @@ struct DeadlineQueueTests {
     @Test func randomDeadlinesNeverComeOutOfOrder() {
         var generator = SystemRandomNumberGenerator()
         var queue = DeadlineQueue()
-        var deadlines: [UInt64: ContinuousClock.Instant] = [:]
+        var deadlines: [UInt64: MonotonicInstant] = [:]
         for token in 0..<500 as Range<UInt64> {
             let deadline = start + .milliseconds(Int.random(in: 0..<50, using: &generator))
             deadlines[token] = deadline
@@ -41,7 +41,7 @@ struct DeadlineQueueTests {
                 queue.removeFirst()
             }
         }
-        var previous: ContinuousClock.Instant?
+        var previous: MonotonicInstant?
         for token in drain(&queue) {
             let deadline = deadlines.removeValue(forKey: token)!
             if let previous { #expect(previous <= deadline) }

@@ -148,7 +148,7 @@ struct ForwarderCacheTests {
 
 @Suite("Cache eviction")
 struct DNSCacheTests {
-    private func answer(_ name: String, ttl: UInt32 = 300, at now: ContinuousClock.Instant) -> CachedAnswer {
+    private func answer(_ name: String, ttl: UInt32 = 300, at now: MonotonicInstant) -> CachedAnswer {
         let wire = WireFixtures.response(id: 0, name: name, answers: [[1, 1, 1, 1]], ttl: ttl)
         let layout = wire.withUnsafeBytes { MessageLayout(wire: $0) }!
         return CachedAnswer(wire: wire, layout: layout, kind: .positive, storedAt: now, lifetime: ttl, upstream: 0)
@@ -162,7 +162,7 @@ struct DNSCacheTests {
         var configuration = CacheConfiguration()
         configuration.capacity = 3
         let cache = DNSCache(configuration: configuration)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         for name in ["a.test", "b.test", "c.test"] { cache.insert(answer(name, at: now), for: key(name), now: now) }
         _ = cache.lookup(key("a.test"), now: now)
         cache.insert(answer("d.test", at: now), for: key("d.test"), now: now)
@@ -176,7 +176,7 @@ struct DNSCacheTests {
         var configuration = CacheConfiguration()
         configuration.capacity = 2
         let cache = DNSCache(configuration: configuration)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         cache.insert(answer("live.test", ttl: 300, at: now), for: key("live.test"), now: now)
         cache.insert(answer("short.test", ttl: 1, at: now), for: key("short.test"), now: now)
         // Both referenced: the live one gets a second chance, the expired one does not.
@@ -192,7 +192,7 @@ struct DNSCacheTests {
 
     @Test func flushByNameAndSubtree() {
         let cache = DNSCache(configuration: CacheConfiguration())
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         for name in ["example.test", "www.example.test", "a.b.example.test", "other.test", "notexample.test"] {
             cache.insert(answer(name, at: now), for: key(name), now: now)
         }

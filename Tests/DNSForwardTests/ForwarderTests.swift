@@ -8,7 +8,7 @@ final class ForwarderHarness {
 
     let forwarder: Forwarder<String>
     private var nextID: UInt16
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
     init(upstreams: Int = 1, maximumInFlight: Int = 100, firstID: UInt16 = 0x4000,
          policy: UpstreamPolicy = .ordered, cache: CacheConfiguration = CacheConfiguration(),
@@ -24,7 +24,7 @@ final class ForwarderHarness {
                               makeID: { defer { forwarderIDs &+= 1 }; return forwarderIDs }, makeCaseBits: caseBits)
     }
 
-    func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
+    func at(_ seconds: Double) -> MonotonicInstant { start + .milliseconds(Int64(seconds * 1000)) }
 
     func query(_ wire: [UInt8], client: String = "client", transport: Transport = .udp, at seconds: Double = 0) -> [Action] {
         wire.withUnsafeBytes { forwarder.handleQuery($0, from: client, transport: transport, now: at(seconds)) }

@@ -19,7 +19,7 @@ struct ShardedCacheTests {
     }
 
     static func answer(_ name: String, type: UInt16 = 1, addresses: Int = 1, ttl: UInt32 = 3600,
-                       at now: ContinuousClock.Instant) -> CachedAnswer {
+                       at now: MonotonicInstant) -> CachedAnswer {
         // RDATA of the type's size: replies are checked record by record (`RecordDataShape`).
         let address: (Int) -> [UInt8] = type == 28 ? { [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [UInt8($0)] }
                                                    : { [192, 0, 2, UInt8($0)] }
@@ -42,7 +42,7 @@ struct ShardedCacheTests {
 
     @Test func zeroCapacityCachesNothing() {
         let cache = DNSCache(configuration: Self.configuration(capacity: 0), shards: 4)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         cache.insert(Self.answer("a.test", at: now), for: Self.key("a.test"), now: now)
         #expect(cache.count == 0 && cache.bytes == 0 && cache.counters.insertions == 0)
     }
@@ -52,7 +52,7 @@ struct ShardedCacheTests {
     @Test func fullCacheHoldsExactlyItsCapacityAcrossShards() {
         let cache = DNSCache(configuration: Self.configuration(capacity: 1027), shards: 4)
         #expect(cache.shardCount == 4)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         for index in 0..<5000 {
             let name = "n\(index).fill.test"
             cache.insert(Self.answer(name, at: now), for: Self.key(name), now: now)
@@ -82,7 +82,7 @@ struct ShardedCacheTests {
     @Test func settingTheConfigurationReachesEveryShardAndKeepsCapacity() {
         let cache = DNSCache(configuration: Self.configuration(capacity: 2048), shards: 8)
         #expect(cache.shardCount == 8)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let names = (0..<200).map { "n\($0).policy.test" }
         for name in names { cache.insert(Self.answer(name, ttl: 1, at: now), for: Self.key(name), now: now) }
         cache.configuration = Self.configuration(capacity: 5, serveStale: 60)
@@ -105,7 +105,7 @@ struct ShardedCacheTests {
         #expect(cache.shardCount == 4)
         var model: [CacheKey: [UInt8]] = [:]
         var generator = SplitMix64(seed: 0x5A4D)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         // Names three deep, so flushing a name and a subtree remove different sets.
         let zones = (0..<6).map { "z\($0).test" }
         let names = zones + zones.flatMap { zone in (0..<12).map { "h\($0).\(zone)" } }

@@ -59,7 +59,7 @@ struct SharedCacheConcurrencyTests {
     }
 
     /// An answer for a stale name, expired 9 s before `start`.
-    static func expiredAnswer(_ name: String, start: ContinuousClock.Instant) -> CachedAnswer {
+    static func expiredAnswer(_ name: String, start: MonotonicInstant) -> CachedAnswer {
         let wire = W.response(id: 0, name: name, answers: [[198, 51, 100, 1]], ttl: 1)
         let layout = wire.withUnsafeBytes { MessageLayout(wire: $0) }!
         return CachedAnswer(wire: wire, layout: layout, kind: .positive, storedAt: start - .seconds(10), lifetime: 1,
@@ -68,7 +68,7 @@ struct SharedCacheConcurrencyTests {
 
     /// One worker: `iterations` random steps, time advancing 4 ms a step so
     /// 2-second answers expire mid-run.
-    static func work(thread: Int, cache: DNSCache, start: ContinuousClock.Instant) -> Tally {
+    static func work(thread: Int, cache: DNSCache, start: MonotonicInstant) -> Tally {
         var ids = UInt16(thread) << 12
         let forwarder = Forwarder<Int>(
             configuration: ForwarderConfiguration(upstreamNames: ["upstream0"], upstreamPolicy: .ordered,
@@ -81,7 +81,7 @@ struct SharedCacheConcurrencyTests {
 
         /// Asks `name` the full way; answers every upstream query at once (a
         /// refusal for stale names), so nothing stays in flight.
-        func fullQuery(_ name: String, id: UInt16, now: ContinuousClock.Instant) {
+        func fullQuery(_ name: String, id: UInt16, now: MonotonicInstant) {
             tally.fullQueries += 1
             let refuses = name.hasSuffix(".stale.test")
             var actions = W.query(id: id, name: name).withUnsafeBytes { forwarder.handleQuery($0, from: thread, now: now) }
@@ -162,7 +162,7 @@ struct SharedCacheConcurrencyTests {
         configuration.serveStale = 3600
         let cache = DNSCache(configuration: configuration, shards: 4)
         #expect(cache.shardCount == 4)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         // Full from the start, so the threads' inserts evict (CLOCK's hand moves under contention too).
         for index in 0..<1024 {
             let name = "f\(index).fill.test"

@@ -9,9 +9,9 @@ struct SharedCacheForwarderTests {
     typealias H = ForwarderHarness
     typealias W = WireFixtures
 
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
-    func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
+    func at(_ seconds: Double) -> MonotonicInstant { start + .milliseconds(Int64(seconds * 1000)) }
 
     static func forwarder(_ label: String, sharing cache: DNSCache, firstID: UInt16) -> Forwarder<String> {
         var ids = firstID

@@ -4,14 +4,14 @@ import Testing
 
 @Suite("Upstream selection and health")
 struct UpstreamSelectorTests {
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
     func selector(_ count: Int = 3, policy: UpstreamPolicy = .ordered) -> UpstreamSelector {
         UpstreamSelector(names: (0..<count).map { "upstream\($0)" }, policy: policy, downAfter: 3,
                          probeInterval: .seconds(5), logger: Logger(label: "test"))
     }
 
-    func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
+    func at(_ seconds: Double) -> MonotonicInstant { start + .milliseconds(Int64(seconds * 1000)) }
 
     func markDown(_ selector: UpstreamSelector, _ index: Int, at seconds: Double) {
         for _ in 0..<3 { selector.recordFailure(index, now: at(seconds)) }

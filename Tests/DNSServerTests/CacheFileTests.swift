@@ -18,7 +18,7 @@ struct CacheFileTests {
 
     private static func cache(names: Int) -> DNSCache {
         let cache = DNSCache(configuration: CacheConfiguration())
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         for index in 0..<names {
             let name = "n\(index).test"
             let wire = TestMessages.reply(to: TestMessages.query(id: 0, name: name))

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 import Testing
 @testable import DNSServer
@@ -9,7 +10,7 @@ struct ClientAdmissionTests {
 
     @Test func defaultRangesAdmitPrivateAndRefuseTheRest() {
         var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: nil)
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         #expect(admission.admit(lan, now: now) == .admit)
         #expect(admission.admit(IPAddress("fd12::1")!, now: now) == .admit)
         #expect(admission.admit(IPAddress("127.0.0.1")!, now: now) == .admit)
@@ -26,7 +27,7 @@ struct ClientAdmissionTests {
 
     @Test func rateLimitAllowsTheBurstThenTheRate() {
         var admission = ClientAdmission(allowed: IPPrefix.privateRanges, refusedAction: .refuse, rateLimit: 10)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         let first = (0..<50).filter { _ in admission.admit(lan, now: start) == .admit }.count
         #expect(first == 20, "burst is twice the rate")
         #expect(admission.counters.rateLimited == 30)
@@ -39,7 +40,7 @@ struct ClientAdmissionTests {
 
     @Test func limiterForgetsIdleClientsWhenFull() {
         var limiter = ClientRateLimiter(rate: 100, capacity: 4)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         for host in 1...4 { _ = limiter.allow(.v4(IPv4Address(10, 0, 0, UInt8(host))), now: start) }
         #expect(limiter.trackedClients == 4)
         _ = limiter.allow(IPAddress("10.0.0.9")!, now: start + .seconds(5))
@@ -49,7 +50,7 @@ struct ClientAdmissionTests {
     @Test func refusalsAreCappedWithoutARateLimit() {
         var admission = ClientAdmission(allowed: [IPPrefix("192.168.0.0/16")!], refusedAction: .refuse, rateLimit: nil,
                                         refusedRate: 100)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         // Spoofed outsiders, a different address each time: the cap is for all of them together.
         let outsiders = (0..<1000).map { IPAddress.v4(IPv4Address(203, 0, 113, UInt8($0 % 250))) }
         let refused = outsiders.filter { admission.admit($0, now: start) == .refuse }.count
@@ -78,7 +79,7 @@ struct ClientAdmissionTests {
         #expect(admission.sharing(among: 4).refusedRate == 25)
         #expect(admission.sharing(among: 0).refusedRate == 100)
         var old = admission.sharing(among: 1)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         for _ in 0..<100 { _ = old.admit(wan, now: start) }
         var reloaded = admission.sharing(among: 1)
         reloaded.carryOver(from: old)

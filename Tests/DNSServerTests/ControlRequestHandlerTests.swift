@@ -20,7 +20,7 @@ private final class FakeDaemon: ControlTarget {
 
     func saveCache() -> Result<(ticket: Int, path: String), CacheSaveError> { saveResult }
 
-    func stats(now: ContinuousClock.Instant) -> DaemonStats {
+    func stats(now: MonotonicInstant) -> DaemonStats {
         WorkerStatsTests.stats(queries: 3, fromCache: 1, upstreamUp: true, upstreamQueries: 2, rtt: 1, destinations: [],
                                codes: [:], refused: 0)
     }
@@ -35,7 +35,7 @@ private final class FakeDaemon: ControlTarget {
     func upstreamName(_ index: Int) -> String { "198.51.100.53:53" }
 
     /// Caches an A answer for each name through the forwarder's real miss path.
-    func cacheAnswers(for names: [String], now: ContinuousClock.Instant) {
+    func cacheAnswers(for names: [String], now: MonotonicInstant) {
         for (index, name) in names.enumerated() {
             let query = TestMessages.query(id: UInt16(index), name: name)
             for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: NumberedClient(quotaKey: index), now: now) }) {
@@ -49,7 +49,7 @@ private final class FakeDaemon: ControlTarget {
 @Suite("Control requests")
 struct ControlRequestHandlerTests {
     private let daemon = FakeDaemon()
-    private let now = ContinuousClock.now
+    private let now = MonotonicInstant.now
 
     private func respond(_ line: String) -> ControlRequestHandler.Response {
         ControlRequestHandler(target: daemon, logger: Logger(label: "test")).respond(to: Array(line.utf8)[...], now: now)

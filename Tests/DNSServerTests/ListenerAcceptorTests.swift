@@ -1,3 +1,4 @@
+import DNSForward
 import Glibc
 import Logging
 import RawUDP
@@ -30,7 +31,7 @@ struct ListenerAcceptorTests {
 
     @Test func emfileStopsAcceptingForAMomentInsteadOfSpinning() throws {
         let bench = try Bench()
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         var attempts = 0
         bench.acceptor.acceptQueued(limit: 16, now: now, accept: { () throws(SystemCallError) -> Int32? in
             attempts += 1

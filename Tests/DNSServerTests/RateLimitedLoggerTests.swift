@@ -1,10 +1,11 @@
+import DNSForward
 import Logging
 import Testing
 @testable import DNSServer
 
 @Suite("Rate-limited logger")
 struct RateLimitedLoggerTests {
-    private let start = ContinuousClock.now
+    private let start = MonotonicInstant.now
 
     @Test func aBurstIsLoggedThenTheRestCountedAndToldWhenTheIntervalEnds() {
         let log = CapturedLog()

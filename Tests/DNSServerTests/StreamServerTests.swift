@@ -10,7 +10,7 @@ import Testing
 struct StreamServerTests {
     /// Never asked: these tests never complete a request.
     private final class NoTarget: ControlTarget {
-        func stats(now: ContinuousClock.Instant) -> DaemonStats { fatalError("not in this test") }
+        func stats(now: MonotonicInstant) -> DaemonStats { fatalError("not in this test") }
         func upstreamLatencies() -> [(address: String, histogram: LatencyHistogram)] { [] }
         func reloadZones() -> Result<LocalZones, ZoneReloadError> { fatalError("not in this test") }
         var cache: DNSCache { fatalError("not in this test") }
@@ -37,8 +37,8 @@ struct StreamServerTests {
         deinit { buffer.deallocate() }
 
         func run(until done: () -> Bool) throws {
-            let deadline = ContinuousClock.now + .seconds(2)
-            while !done(), ContinuousClock.now < deadline { try loop.turn(timeoutMilliseconds: 20) }
+            let deadline = MonotonicInstant.now + .seconds(2)
+            while !done(), MonotonicInstant.now < deadline { try loop.turn(timeoutMilliseconds: 20) }
         }
     }
 
@@ -55,7 +55,7 @@ struct StreamServerTests {
 
     @Test func aRequestNotCompleteWithinFiveSecondsOfAcceptIsClosed() throws {
         let bench = try Bench(maximumConnections: 16)
-        let accepted = ContinuousClock.now
+        let accepted = MonotonicInstant.now
         let slow = try LoopbackTCPClient(port: bench.port)
         try bench.run { bench.server.connectionCount == 1 }
         slow.send(raw: Array("GET /metr".utf8))

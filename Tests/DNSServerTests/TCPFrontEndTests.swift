@@ -41,8 +41,8 @@ final class TCPLab: LoopBench {
 
     /// Turns the loop as the server does (a turn, then the round's flushes) until `done`, 2 s at most.
     func run(until done: () -> Bool) throws {
-        let deadline = ContinuousClock.now + .seconds(2)
-        while !done(), ContinuousClock.now < deadline {
+        let deadline = MonotonicInstant.now + .seconds(2)
+        while !done(), MonotonicInstant.now < deadline {
             try loop.turn(timeoutMilliseconds: 20)
             pipeline.endRound(now: .now)
         }
@@ -50,8 +50,8 @@ final class TCPLab: LoopBench {
 
     /// Turns the loop for `duration`, whatever happens.
     func run(for duration: Duration) throws {
-        let end = ContinuousClock.now + duration
-        try run { ContinuousClock.now >= end }
+        let end = MonotonicInstant.now + duration
+        try run { MonotonicInstant.now >= end }
     }
 
     /// Answers every query the fake upstream has received (none waiting: returns at once).

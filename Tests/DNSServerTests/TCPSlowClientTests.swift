@@ -1,3 +1,4 @@
+import DNSForward
 import Testing
 @testable import DNSServer
 
@@ -14,7 +15,7 @@ struct TCPSlowClientTests {
         let lab = try TCPLab(limits: Self.limits())
         let client = try LoopbackTCPClient(port: lab.port)
         try lab.run { lab.tcp.connectionCount == 1 }
-        let firstByte = ContinuousClock.now
+        let firstByte = MonotonicInstant.now
         client.send(raw: [0x00])
         try lab.run(for: .milliseconds(100))
         // A second byte a second later does not move the deadline.

@@ -9,7 +9,7 @@ import Testing
 private final class RecordingReceiver: UpstreamOutcomeReceiver {
     var outcomes: [String] = []
 
-    func deliver(_ outcome: UpstreamOutcome, now: ContinuousClock.Instant) {
+    func deliver(_ outcome: UpstreamOutcome, now: MonotonicInstant) {
         switch outcome {
         case .reply(let token, let wire): outcomes.append("reply \(token) \(wire.count)")
         case .failure(let token): outcomes.append("failure \(token)")
@@ -32,8 +32,8 @@ struct UpstreamTransportTests {
 
     /// Turns the loop until `receiver` has heard `count` outcomes, two seconds at most.
     private func turn(_ loop: EventLoop, until count: Int, _ receiver: RecordingReceiver) throws {
-        let deadline = ContinuousClock.now + .seconds(2)
-        while receiver.outcomes.count < count, ContinuousClock.now < deadline {
+        let deadline = MonotonicInstant.now + .seconds(2)
+        while receiver.outcomes.count < count, MonotonicInstant.now < deadline {
             try loop.turn(timeoutMilliseconds: 100)
         }
     }
@@ -121,7 +121,7 @@ struct UpstreamForgeryAlarmTests {
 
     @Test func theAlarmFiresOnceAtTheThresholdWithinTheWindow() {
         var alarm = ForgeryAlarm()
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         let fired = (0..<ForgeryAlarm.threshold * 2).filter { alarm.record(now: start + .milliseconds($0 * 10)) }
         #expect(fired == [ForgeryAlarm.threshold - 1])
         // Spread out, the same count never fires.
@@ -145,8 +145,8 @@ struct UpstreamForgeryAlarmTests {
         for forged in 0..<ForgeryAlarm.threshold {
             upstream.send([0x77, UInt8(forged)] + Array(TestMessages.reply(to: query).dropFirst(2)), to: received.from)
         }
-        let deadline = ContinuousClock.now + .seconds(2)
-        while !receiver.outcomes.contains("forged [7]"), ContinuousClock.now < deadline {
+        let deadline = MonotonicInstant.now + .seconds(2)
+        while !receiver.outcomes.contains("forged [7]"), MonotonicInstant.now < deadline {
             try loop.turn(timeoutMilliseconds: 100)
         }
         #expect(receiver.outcomes.last == "forged [7]")
@@ -168,7 +168,7 @@ struct UpstreamForgeryAlarmTests {
                                           readBuffer: buffer, logger: Logger(label: "test"))
         let query = TestMessages.query(id: 1, name: "www.example.test")
         for token in 1...3 { _ = transport.send(UpstreamRequest(token: UInt64(token), upstream: 0, id: UInt16(token), bytes: query, transport: .udp)) }
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         let handedOver = (0..<ForgeryAlarm.threshold).map { _ in transport.recordForgedReply(token: 1, now: now) }
         let quietUntilTheLast = handedOver.dropLast().allSatisfy { $0.isEmpty }
         #expect(quietUntilTheLast)

@@ -5,13 +5,14 @@ extension CacheEntry {
     /// Bytes one entry takes in memory, as counted against `--cache-memory`.
     /// Measured (`CacheMemoryCostTests` checks the object part against
     /// `malloc_usable_size`):
-    /// - the object: 16-byte Swift object header, the 64-byte `Header`, the
+    /// - the object: 16-byte Swift object header, the 48-byte `Header`, the
     ///   tail (2 bytes per TTL offset, the key's name, the wire answer); glibc
     ///   malloc adds an 8-byte chunk header and rounds the chunk up to 16;
     /// - its slot in the shard's `slots`: one 8-byte optional reference;
     /// - its index buckets: 8 bytes each, at most 3/4 full and doubling when
     ///   full, so 1.33 to 2.67 buckets per entry: 16 bytes counted.
-    /// A 58-byte answer for an 18-octet name with 2 TTLs comes to 200 bytes.
+    /// A 58-byte answer for an 18-octet name with 2 TTLs comes to 184 bytes (200 while
+    /// `storedAt` was a 16-byte `ContinuousClock.Instant`).
     static func memoryCost(tailBytes: Int) -> Int {
         allocationBytes(tailBytes: tailBytes) + slotBytes + indexBytes
     }

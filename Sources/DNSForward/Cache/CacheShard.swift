@@ -32,7 +32,7 @@ final class CacheShard {
     var count: Int { index.count }
 
     /// `claimingPrefetch`: a fresh hit also tries `CacheEntry.claimPrefetch`.
-    func lookup(_ key: CacheKey, hash: UInt32, now: ContinuousClock.Instant, claimingPrefetch: Bool) -> DNSCache.Lookup {
+    func lookup(_ key: CacheKey, hash: UInt32, now: MonotonicInstant, claimingPrefetch: Bool) -> DNSCache.Lookup {
         guard let position = position(of: key, hash: hash), let entry = slots[position] else {
             counters.misses += 1
             return .miss
@@ -54,7 +54,7 @@ final class CacheShard {
     /// The fresh entry for `key`, without counting anything: the fast path
     /// counts the hit with `countHit` only once its reply is written, and
     /// leaves every other case to `lookup`. The entry itself, read in place.
-    func freshEntry(for key: CacheKey, hash: UInt32, now: ContinuousClock.Instant) -> CacheEntry? {
+    func freshEntry(for key: CacheKey, hash: UInt32, now: MonotonicInstant) -> CacheEntry? {
         guard let position = position(of: key, hash: hash), let entry = slots[position], entry.isFresh(at: now) else {
             return nil
         }
@@ -75,7 +75,7 @@ final class CacheShard {
     }
 
     /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
-    func markServeStale(_ key: CacheKey, hash: UInt32, until: ContinuousClock.Instant) {
+    func markServeStale(_ key: CacheKey, hash: UInt32, until: MonotonicInstant) {
         guard let position = position(of: key, hash: hash), let entry = slots[position] else { return }
         entry.serveStaleUntil = until
     }
@@ -86,7 +86,7 @@ final class CacheShard {
     /// an older entry for its key goes): it would evict everything else.
     /// The caller made it outside the lock, and checked that the cache holds
     /// anything at all (capacity and memory limit > 0).
-    func insert(_ entry: CacheEntry, for key: CacheKey, now: ContinuousClock.Instant) {
+    func insert(_ entry: CacheEntry, for key: CacheKey, now: MonotonicInstant) {
         let hash = entry.hash, cost = entry.memoryCost
         if let position = position(of: key, hash: hash) { remove(at: position) }
         guard cost <= configuration.memoryLimit else {
@@ -169,7 +169,7 @@ final class CacheShard {
         return index.find(hash: hash) { slots[$0]?.matches(key) ?? false }
     }
 
-    private func isServable(_ entry: CacheEntry, now: ContinuousClock.Instant) -> Bool {
+    private func isServable(_ entry: CacheEntry, now: MonotonicInstant) -> Bool {
         configuration.serveStale > 0 && entry.kind != .serverFailure
             && now < entry.expiresAt + .seconds(Int64(configuration.serveStale))
     }
@@ -186,7 +186,7 @@ final class CacheShard {
     /// Advances the hand to a victim and removes it, its slot going to
     /// `freeSlots`. False when the shard holds nothing.
     @discardableResult
-    private func evictOne(now: ContinuousClock.Instant) -> Bool {
+    private func evictOne(now: MonotonicInstant) -> Bool {
         guard index.count > 0 else { return false }
         while true {
             let position = hand

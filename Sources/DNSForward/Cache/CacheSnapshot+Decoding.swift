@@ -4,7 +4,7 @@ extension CacheSnapshot {
     /// saved after `unixNanoseconds` (now) is refused: the clock went back.
     /// Each answer's `storedAt` is `now` less its wall-clock age, so it ages
     /// by the time that passed while the daemon was down.
-    static func decode(_ bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant,
+    static func decode(_ bytes: UnsafeRawBufferPointer, now: MonotonicInstant,
                        unixNanoseconds: Int64) throws(CacheSnapshotError) -> [Record] {
         let (count, savedAt, bodyLength) = try checkFrame(bytes)
         guard savedAt <= unixNanoseconds else {
@@ -44,7 +44,7 @@ extension CacheSnapshot {
         return (Int(count), savedAt, Int(bodyLength))
     }
 
-    private static func readRecord(_ reader: inout SnapshotReader, index: Int, now: ContinuousClock.Instant,
+    private static func readRecord(_ reader: inout SnapshotReader, index: Int, now: MonotonicInstant,
                                    unixNanoseconds: Int64) throws(CacheSnapshotError) -> Record {
         func malformed(_ reason: String) -> CacheSnapshotError { .malformedRecord(index: index, reason: reason) }
         guard let length = reader.read(UInt32.self), let body = reader.read(count: Int(length)) else {

@@ -12,7 +12,7 @@ extension CacheSnapshot {
     /// before referenced, then by insertion: CLOCK keeps no finer order).
     /// `now` and `unixNanoseconds` are one moment on the two clocks: each
     /// entry's insertion is written as wall-clock time.
-    static func encode(_ items: [Item], now: ContinuousClock.Instant, unixNanoseconds: Int64) -> [UInt8] {
+    static func encode(_ items: [Item], now: MonotonicInstant, unixNanoseconds: Int64) -> [UInt8] {
         let ordered = items.sorted { ($0.referenced ? 1 : 0, $0.entry.storedAt) < ($1.referenced ? 1 : 0, $1.entry.storedAt) }
         var writer = SnapshotWriter()
         writer.bytes.reserveCapacity(headerBytes + checksumBytes
@@ -29,7 +29,7 @@ extension CacheSnapshot {
         return writer.bytes
     }
 
-    private static func append(_ item: Item, to writer: inout SnapshotWriter, now: ContinuousClock.Instant,
+    private static func append(_ item: Item, to writer: inout SnapshotWriter, now: MonotonicInstant,
                                unixNanoseconds: Int64) {
         let entry = item.entry
         let age = entry.storedAt.duration(to: now)

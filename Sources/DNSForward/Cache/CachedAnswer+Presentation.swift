@@ -7,7 +7,7 @@ extension CachedAnswer {
     /// The records in zone-file presentation form, rendered by ldns, with the
     /// TTLs a client would get at `now` (0 once expired). The OPT record is not a
     /// record of the answer and is left out.
-    public func presentation(at now: ContinuousClock.Instant) -> [String] {
+    public func presentation(at now: MonotonicInstant) -> [String] {
         let aged = TTLRewrite.aged(age(at: now)).applied(to: wire, at: ttlOffsets)
         return aged.withUnsafeBytes { bytes -> [String] in
             guard let packet = try? LdnsPacket(wire: bytes) else { return [] }

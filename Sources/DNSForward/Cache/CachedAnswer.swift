@@ -15,7 +15,7 @@ public struct CachedAnswer: Sendable {
     let optRange: Range<Int>?
     let recordsAfterOPT: Int
     public let kind: Kind
-    public let storedAt: ContinuousClock.Instant
+    public let storedAt: MonotonicInstant
     /// Seconds the entry is fresh for.
     public let lifetime: UInt32
     /// Upstream index that answered; nil for entries the daemon made.
@@ -23,12 +23,12 @@ public struct CachedAnswer: Sendable {
     public internal(set) var hits: Int = 0
     /// Until when a stale copy is served at once while a refresh runs (RFC 8767's
     /// failure recheck timer): set after every upstream failed for this key.
-    public internal(set) var serveStaleUntil: ContinuousClock.Instant?
+    public internal(set) var serveStaleUntil: MonotonicInstant?
 
     /// Keeps of `layout` only what serving needs: the rest (the minimum and
     /// negative TTLs, the question's end) decided caching, and every entry
     /// would carry it.
-    init(wire: [UInt8], layout: MessageLayout, kind: Kind, storedAt: ContinuousClock.Instant, lifetime: UInt32,
+    init(wire: [UInt8], layout: MessageLayout, kind: Kind, storedAt: MonotonicInstant, lifetime: UInt32,
          upstream: Int?) {
         self.init(wire: wire, ttlOffsets: layout.ttlOffsets, optRange: layout.optRange,
                   recordsAfterOPT: layout.recordsAfterOPT, kind: kind, storedAt: storedAt, lifetime: lifetime,
@@ -36,7 +36,7 @@ public struct CachedAnswer: Sendable {
     }
 
     init(wire: [UInt8], ttlOffsets: [UInt16], optRange: Range<Int>?, recordsAfterOPT: Int, kind: Kind,
-         storedAt: ContinuousClock.Instant, lifetime: UInt32, upstream: Int?) {
+         storedAt: MonotonicInstant, lifetime: UInt32, upstream: Int?) {
         self.wire = wire
         self.ttlOffsets = ttlOffsets
         self.optRange = optRange
@@ -47,14 +47,14 @@ public struct CachedAnswer: Sendable {
         self.upstream = upstream
     }
 
-    public var expiresAt: ContinuousClock.Instant { storedAt + .seconds(Int64(lifetime)) }
+    public var expiresAt: MonotonicInstant { storedAt + .seconds(Int64(lifetime)) }
 
-    public func age(at now: ContinuousClock.Instant) -> UInt32 {
+    public func age(at now: MonotonicInstant) -> UInt32 {
         let seconds = storedAt.duration(to: now).components.seconds
         return UInt32(clamping: max(0, seconds))
     }
 
-    public func isFresh(at now: ContinuousClock.Instant) -> Bool { now < expiresAt }
+    public func isFresh(at now: MonotonicInstant) -> Bool { now < expiresAt }
 
     public var responseCode: DNSResponseCode {
         wire.withUnsafeBytes { DNSHeader(wire: $0)?.responseCode } ?? .serverFailure

@@ -18,7 +18,7 @@ extension DNSCache {
 
     /// The cache as file bytes and how many entries they hold. `now` and
     /// `unixNanoseconds` are the same moment on the monotonic and the wall clock.
-    public func snapshot(now: ContinuousClock.Instant, unixNanoseconds: Int64) -> (bytes: [UInt8], entries: Int) {
+    public func snapshot(now: MonotonicInstant, unixNanoseconds: Int64) -> (bytes: [UInt8], entries: Int) {
         var items: [CacheSnapshot.Item] = []
         // Room for all up front (and some inserted meanwhile): no array growth while a lock is held.
         items.reserveCapacity(count + count / 8)
@@ -34,7 +34,7 @@ extension DNSCache {
     /// Loads a cache file's entries, aged by the wall-clock time since each
     /// was stored; those expired (beyond the serve-stale window, if any) are
     /// left out. Checked whole first: a damaged file loads nothing.
-    public func restore(_ bytes: [UInt8], now: ContinuousClock.Instant,
+    public func restore(_ bytes: [UInt8], now: MonotonicInstant,
                         unixNanoseconds: Int64) throws(CacheSnapshotError) -> RestoreCounts {
         let records = try bytes.withUnsafeBytes { raw in
             Result { () throws(CacheSnapshotError) in

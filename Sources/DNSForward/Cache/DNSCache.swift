@@ -40,7 +40,7 @@ public final class DNSCache: @unchecked Sendable {
         case fresh(CacheEntry, prefetch: Bool)
         /// Expired, but within the serve-stale window; `serveStaleUntil` as
         /// `markServeStale` last set it.
-        case stale(CacheEntry, serveStaleUntil: ContinuousClock.Instant?)
+        case stale(CacheEntry, serveStaleUntil: MonotonicInstant?)
         case miss
     }
 
@@ -140,7 +140,7 @@ public final class DNSCache: @unchecked Sendable {
     }
 
     /// `claimingPrefetch`: a fresh hit may claim the entry's refresh (`PrefetchRule`).
-    func lookup(_ key: CacheKey, now: ContinuousClock.Instant, claimingPrefetch: Bool = false) -> Lookup {
+    func lookup(_ key: CacheKey, now: MonotonicInstant, claimingPrefetch: Bool = false) -> Lookup {
         let hash = CacheEntry.hash(key)
         let shard = shard(for: hash)
         return shard.lock.withLock { shard.state.lookup(key, hash: hash, now: now, claimingPrefetch: claimingPrefetch) }
@@ -153,7 +153,7 @@ public final class DNSCache: @unchecked Sendable {
     /// so the caller's slow path counts that query once. `body` runs under
     /// the shard's lock: it must not call back into this cache.
     @inline(__always)
-    func withFreshEntry<Result>(for key: CacheKey, now: ContinuousClock.Instant,
+    func withFreshEntry<Result>(for key: CacheKey, now: MonotonicInstant,
                                 _ body: (CacheEntry) -> Result?) -> Result? {
         let hash = CacheEntry.hash(key)
         let shard = shard(for: hash)
@@ -173,13 +173,13 @@ public final class DNSCache: @unchecked Sendable {
     }
 
     /// Marks `key` as having failed upstream: serve its stale copy at once until `until`.
-    public func markServeStale(_ key: CacheKey, until: ContinuousClock.Instant) {
+    public func markServeStale(_ key: CacheKey, until: MonotonicInstant) {
         let hash = CacheEntry.hash(key)
         let shard = shard(for: hash)
         shard.lock.withLock { shard.state.markServeStale(key, hash: hash, until: until) }
     }
 
-    public func insert(_ answer: CachedAnswer, for key: CacheKey, now: ContinuousClock.Instant) {
+    public func insert(_ answer: CachedAnswer, for key: CacheKey, now: MonotonicInstant) {
         guard capacity > 0, memoryLimit > 0 else { return }
         let hash = CacheEntry.hash(key)
         // Made before locking: the allocation and copy need no lock.

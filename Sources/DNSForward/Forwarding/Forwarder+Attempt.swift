@@ -17,8 +17,8 @@ extension Forwarder {
         /// must echo exactly; nil when sent as the client spelled it.
         var sentName: DNSName? = nil
         var transport: Transport
-        var sentAt: ContinuousClock.Instant
-        var deadline: ContinuousClock.Instant
+        var sentAt: MonotonicInstant
+        var deadline: MonotonicInstant
         /// A refresh of a cached entry near expiry (`PrefetchRule`): started by no
         /// client (so `owner` is nil), counted against `prefetchLimit`.
         var isPrefetch = false
@@ -40,7 +40,7 @@ extension Forwarder {
 
     /// `owner`: the client charged under the per-client quota; nil for a prefetch.
     func startAttempt(for query: ClientQuery, owner: Client.QuotaKey?, waiters: [Waiter], isPrefetch: Bool = false,
-                      now: ContinuousClock.Instant) -> [Action] {
+                      now: MonotonicInstant) -> [Action] {
         counters.forwarded += 1
         let attempt = Attempt(key: query.key, owner: owner, question: query.question,
                               requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
@@ -49,7 +49,7 @@ extension Forwarder {
     }
 
     /// A health probe of `upstream`: no key, no clients.
-    func startProbe(of upstream: Int, now: ContinuousClock.Instant) -> [Action] {
+    func startProbe(of upstream: Int, now: MonotonicInstant) -> [Action] {
         let probe = Attempt(key: nil, owner: nil, question: UpstreamQuery.probeQuestion,
                             requestFlags: UpstreamQuery.probeFlags, waiters: [], plan: [upstream], position: 0,
                             upstreamID: 0, transport: .udp, sentAt: now, deadline: now)
@@ -58,7 +58,7 @@ extension Forwarder {
 
     /// Registers `attempt` under a new token with a fresh ID and deadline, and
     /// asks for its query to be sent.
-    func send(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+    func send(_ attempt: Attempt, now: MonotonicInstant) -> [Action] {
         var attempt = attempt
         attempt.upstreamID = makeID()
         attempt.sentAt = now
@@ -97,14 +97,14 @@ extension Forwarder {
 
     /// Asks the attempt `token`'s question again over TCP, same upstream: its
     /// UDP socket is not to be trusted (forged replies arrive on it).
-    public func retryOverTCP(token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+    public func retryOverTCP(token: UInt64, now: MonotonicInstant) -> [Action] {
         guard let attempt = attempts[token], attempt.transport == .udp, !attempt.isProbe else { return [] }
         finish(token)
         return [.closeUpstream(token: token)] + askOverTCP(attempt, now: now)
     }
 
     /// The same query to the same upstream over TCP (after TC, RFC 7766 5, or forgery on its socket).
-    func askOverTCP(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+    func askOverTCP(_ attempt: Attempt, now: MonotonicInstant) -> [Action] {
         counters.tcpRetries += 1
         var retry = attempt
         retry.transport = .tcp
@@ -122,7 +122,7 @@ extension Forwarder {
     }
 
     /// After a failed attempt: the next upstream, else a stale answer, else SERVFAIL.
-    func retryOrFail(_ attempt: Attempt, now: ContinuousClock.Instant) -> [Action] {
+    func retryOrFail(_ attempt: Attempt, now: MonotonicInstant) -> [Action] {
         guard !attempt.isProbe, let key = attempt.key else { return [] }
         if let next = attempt.onNextUpstream { return send(next, now: now) }
         if attempt.isPrefetch {

@@ -7,7 +7,7 @@ extension Forwarder {
     /// limit); nothing is counted then, so `handleQuery` counts it once.
     /// `prefetch`: this hit claimed the entry's refresh ahead of expiry
     /// (`PrefetchRule`); the caller sends the reply, then calls `prefetch(_:now:)`.
-    public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant,
+    public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant,
                                 into out: UnsafeMutableRawBufferPointer)
         -> (length: Int, code: DNSResponseCode, prefetch: Bool)? {
         guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }

@@ -3,7 +3,7 @@ extension Forwarder {
     /// `answerFromCache` returned it with `prefetch` set (its hit claimed the
     /// refresh): the fast path does not parse, so the query is parsed here,
     /// after its reply is on its way.
-    public func prefetch(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant) -> [Action] {
+    public func prefetch(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant) -> [Action] {
         // Checked before parsing too: a full table costs the hit no allocation.
         guard hasRoomForPrefetch, case .answer(let query) = ClientQueryParser.classify(wire) else { return [] }
         return startPrefetch(of: query, now: now)
@@ -14,7 +14,7 @@ extension Forwarder {
     /// whose miss comes while it is in flight joins it like any other attempt.
     /// Not started when one is in flight for the key already or the prefetch
     /// cap is reached: the entry then expires as it would without prefetch.
-    func startPrefetch(of query: ClientQuery, now: ContinuousClock.Instant) -> [Action] {
+    func startPrefetch(of query: ClientQuery, now: MonotonicInstant) -> [Action] {
         guard configuration.prefetch, inFlight[query.key] == nil, hasRoomForPrefetch else { return [] }
         counters.prefetches += 1
         return startAttempt(for: query, owner: nil, waiters: [], isPrefetch: true, now: now)

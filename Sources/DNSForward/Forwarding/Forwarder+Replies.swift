@@ -1,7 +1,7 @@
 extension Forwarder {
     /// The upstream's accepted answer, stored if policy allows, personalized for every waiting client.
     func answerWaiters(of attempt: Attempt, key: CacheKey, reply: [UInt8], layout: MessageLayout, header: DNSHeader,
-                       now: ContinuousClock.Instant) -> [Action] {
+                       now: MonotonicInstant) -> [Action] {
         let stored = store(reply, layout: layout, header: header, key: key, upstream: attempt.upstream, now: now)
         counters.answeredFromUpstream += attempt.waiters.count
         return attempt.waiters.map { waiter in
@@ -21,7 +21,7 @@ extension Forwarder {
                                             receivedAt: waiter.receivedAt))
     }
 
-    func staleReply(_ answer: CacheEntry, for waiter: Waiter, now: ContinuousClock.Instant) -> Action {
+    func staleReply(_ answer: CacheEntry, for waiter: Waiter, now: MonotonicInstant) -> Action {
         counters.answeredStale += 1
         cache.recordStaleHit(waiter.query.key)
         let bytes = ReplyRenderer.render(answer, for: waiter.query, now: now, fixedTTL: configuration.cache.staleAnswerTTL)
@@ -32,7 +32,7 @@ extension Forwarder {
 
     /// Every upstream failed: remember SERVFAIL for the key a while (RFC 9520),
     /// as if an upstream had said it, so a failing name does not hammer them.
-    func storeServerFailure(for query: ClientQuery, attempt: Attempt, key: CacheKey, now: ContinuousClock.Instant) {
+    func storeServerFailure(for query: ClientQuery, attempt: Attempt, key: CacheKey, now: MonotonicInstant) {
         let wire = ResponseBuilder.response(id: 0, flags: attempt.requestFlags, question: query.question,
                                             code: .serverFailure, withOPT: true, dnssecOK: attempt.dnssecOK)
         wire.withUnsafeBytes { bytes in
@@ -44,7 +44,7 @@ extension Forwarder {
     /// Caches `reply` if policy allows, with every TTL clamped to the entry's
     /// lifetime so clients never see a TTL longer than we keep it.
     func store(_ reply: [UInt8], layout: MessageLayout, header: DNSHeader, key: CacheKey, upstream: Int?,
-               now: ContinuousClock.Instant) -> CachedAnswer? {
+               now: MonotonicInstant) -> CachedAnswer? {
         guard case .store(let kind, let lifetime) = CachePolicy.decide(header: header, layout: layout,
                                                                         configuration: configuration.cache) else {
             return nil

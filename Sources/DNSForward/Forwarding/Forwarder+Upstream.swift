@@ -1,6 +1,6 @@
 extension Forwarder {
     /// A message arrived on the socket of attempt `token`.
-    public func handleUpstreamReply(_ wire: UnsafeRawBufferPointer, token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+    public func handleUpstreamReply(_ wire: UnsafeRawBufferPointer, token: UInt64, now: MonotonicInstant) -> [Action] {
         guard let attempt = attempts[token] else { return [] }
         let layout: MessageLayout
         switch UpstreamReplyValidator.validate(wire, expectedID: attempt.upstreamID, question: attempt.question,
@@ -43,7 +43,7 @@ extension Forwarder {
     /// Our ID and question in another case: a forger who guessed the ID, or an
     /// upstream that rewrites case. Either way the answer is not taken over
     /// UDP but asked for again over TCP, and the socket's alarm hears of it.
-    private func caseMismatch(on attempt: Attempt, token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+    private func caseMismatch(on attempt: Attempt, token: UInt64, now: MonotonicInstant) -> [Action] {
         counters.caseMismatches += 1
         logger.debug("upstream reply in another letter case", metadata: [
             "query.name": "\(attempt.question.name)", "upstream.index": "\(attempt.upstream)",
@@ -67,7 +67,7 @@ extension Forwarder {
 
     /// The attempt's socket reported an error (ICMP unreachable, refused TCP
     /// connect, a connection closed early): move on now instead of waiting.
-    public func handleUpstreamFailure(token: UInt64, now: ContinuousClock.Instant) -> [Action] {
+    public func handleUpstreamFailure(token: UInt64, now: MonotonicInstant) -> [Action] {
         guard let attempt = attempts[token] else { return [] }
         finish(token)
         selector.recordFailure(attempt.upstream, now: now)
@@ -75,7 +75,7 @@ extension Forwarder {
     }
 
     /// Timed-out attempts move to their next upstream or fail; due probes go out.
-    public func expire(now: ContinuousClock.Instant) -> [Action] {
+    public func expire(now: MonotonicInstant) -> [Action] {
         var actions: [Action] = []
         while let head = deadlines.first, head.deadline <= now {
             deadlines.removeFirst()

@@ -16,7 +16,7 @@ public final class Forwarder<Client: ForwarderClient> {
     struct Waiter {
         let client: Client
         let query: ClientQuery
-        let receivedAt: ContinuousClock.Instant
+        let receivedAt: MonotonicInstant
     }
 
     public struct Counters: Sendable {
@@ -119,7 +119,7 @@ public final class Forwarder<Client: ForwarderClient> {
     }
 
     /// When `expire` next has work, for the event loop's wait timeout.
-    public var nextDeadline: ContinuousClock.Instant? {
+    public var nextDeadline: MonotonicInstant? {
         // A token's deadline is set once, when it is sent: its entry is stale
         // exactly when the attempt is gone. Looked up, not copied out: this runs every loop round.
         while let head = deadlines.first, attempts.index(forKey: head.token) == nil {
@@ -135,7 +135,7 @@ public final class Forwarder<Client: ForwarderClient> {
     // MARK: Client side
 
     public func handleQuery(_ wire: UnsafeRawBufferPointer, from client: Client, transport: Transport = .udp,
-                            now: ContinuousClock.Instant) -> [Action] {
+                            now: MonotonicInstant) -> [Action] {
         counters.queries += 1
         switch ClientQueryParser.classify(wire) {
         case .drop(let reason):
@@ -156,7 +156,7 @@ public final class Forwarder<Client: ForwarderClient> {
         }
     }
 
-    private func answer(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
+    private func answer(_ query: ClientQuery, from client: Client, now: MonotonicInstant) -> [Action] {
         if let own = configuration.serverIdentity.answer(query) {
             return [.reply(to: client, bytes: own.bytes,
                            details: ReplyDetails(code: own.code, source: .daemon, question: query.question, receivedAt: now))]
@@ -189,7 +189,7 @@ public final class Forwarder<Client: ForwarderClient> {
         }
     }
 
-    private func forward(_ query: ClientQuery, from client: Client, now: ContinuousClock.Instant) -> [Action] {
+    private func forward(_ query: ClientQuery, from client: Client, now: MonotonicInstant) -> [Action] {
         let waiter = Waiter(client: client, query: query, receivedAt: now)
         if let token = inFlight[query.key], attempts[token] != nil {
             guard attempts[token]!.waiters.count < Self.maximumWaitersPerKey else {

@@ -21,9 +21,9 @@ public struct ReplyDetails: Sendable {
     /// Nil for replies to queries too broken to have one.
     public let question: DNSQuestion?
     /// When the query arrived: reply time minus this is the client's latency.
-    public let receivedAt: ContinuousClock.Instant
+    public let receivedAt: MonotonicInstant
 
-    public init(code: DNSResponseCode, source: AnswerSource, question: DNSQuestion?, receivedAt: ContinuousClock.Instant) {
+    public init(code: DNSResponseCode, source: AnswerSource, question: DNSQuestion?, receivedAt: MonotonicInstant) {
         self.code = code
         self.source = source
         self.question = question

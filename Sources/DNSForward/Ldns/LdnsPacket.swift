@@ -30,15 +30,4 @@ final class LdnsPacket {
     var ednsUDPSize: UInt16 { ldns_pkt_edns_udp_size(packet) }
     var ednsDO: Bool { ldns_pkt_edns_do(packet) }
     var ednsVersion: UInt8 { ldns_pkt_edns_version(packet) }
-
-    /// The first question, in our own value type; nil when there is none.
-    var firstQuestion: DNSQuestion? {
-        guard let list = ldns_pkt_question(packet), ldns_rr_list_rr_count(list) > 0,
-              let rr = ldns_rr_list_rr(list, 0), let owner = ldns_rr_owner(rr),
-              let data = ldns_rdf_data(owner) else { return nil }
-        let name = Array(UnsafeBufferPointer(start: data, count: ldns_rdf_size(owner)))
-        return DNSQuestion(name: DNSName(wire: name),
-                           type: RecordType(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_type(rr).rawValue)),
-                           class: RecordClass(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_class(rr).rawValue)))
-    }
 }

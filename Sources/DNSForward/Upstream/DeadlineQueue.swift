@@ -4,7 +4,7 @@
 struct DeadlineQueue {
     struct Entry {
         let token: UInt64
-        let deadline: ContinuousClock.Instant
+        let deadline: MonotonicInstant
     }
 
     private var heap: [Entry] = []
@@ -12,7 +12,7 @@ struct DeadlineQueue {
     var first: Entry? { heap.first }
     var count: Int { heap.count }
 
-    mutating func append(token: UInt64, deadline: ContinuousClock.Instant) {
+    mutating func append(token: UInt64, deadline: MonotonicInstant) {
         heap.append(Entry(token: token, deadline: deadline))
         var child = heap.count - 1
         while child > 0 {

@@ -18,9 +18,9 @@ final class UpstreamSelector {
         var isDown = false
         /// Exponentially weighted RTT (RFC 6298 style, gain 1/8); nil until measured.
         var smoothedRTT: Duration?
-        var nextProbe: ContinuousClock.Instant?
+        var nextProbe: MonotonicInstant?
         /// When it was marked down: replies to queries sent before do not bring it back.
-        var downSince: ContinuousClock.Instant?
+        var downSince: MonotonicInstant?
         var queries = 0
         var failures = 0
         var latency = LatencyHistogram()
@@ -91,7 +91,7 @@ final class UpstreamSelector {
     /// would otherwise flip it up and down again, a log line each time.
     /// Mutated in place: copying the state out and back copied the latency
     /// histogram's buckets on every reply.
-    func recordSuccess(_ index: Int, rtt: Duration, sentAt: ContinuousClock.Instant) {
+    func recordSuccess(_ index: Int, rtt: Duration, sentAt: MonotonicInstant) {
         health[index].consecutiveFailures = 0
         health[index].smoothedRTT = health[index].smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
         health[index].latency.record(rtt)
@@ -105,7 +105,7 @@ final class UpstreamSelector {
         }
     }
 
-    func recordFailure(_ index: Int, now: ContinuousClock.Instant) {
+    func recordFailure(_ index: Int, now: MonotonicInstant) {
         health[index].consecutiveFailures += 1
         health[index].failures += 1
         if !health[index].isDown, health[index].consecutiveFailures >= downAfter {
@@ -120,7 +120,7 @@ final class UpstreamSelector {
     }
 
     /// Down upstreams whose probe is due; schedules the next probe for each.
-    func dueProbes(now: ContinuousClock.Instant) -> [Int] {
+    func dueProbes(now: MonotonicInstant) -> [Int] {
         var due: [Int] = []
         for index in health.indices where health[index].isDown {
             if let next = health[index].nextProbe, next <= now {
@@ -131,9 +131,9 @@ final class UpstreamSelector {
         return due
     }
 
-    var nextProbe: ContinuousClock.Instant? {
+    var nextProbe: MonotonicInstant? {
         // Every loop round asks: no array, no copies of the histograms.
-        var earliest: ContinuousClock.Instant?
+        var earliest: MonotonicInstant?
         for index in health.indices where health[index].isDown {
             if let next = health[index].nextProbe, earliest.map({ next < $0 }) ?? true { earliest = next }
         }

@@ -28,13 +28,16 @@ public struct MessageLayout: Sendable {
         var offset = nameEnd + 4
         guard offset <= wire.count else { return nil }
         questionEnd = offset
-        let sections: [(Section, UInt16)] = [(.answer, answers), (.authority, authorities), (.additional, additionals)]
-        var owners: [Int] = []
-        for (section, count) in sections {
+        // A record takes 11 octets at least: counts that claim more are lies, not reservations.
+        ttlOffsets.reserveCapacity(min(Int(answers) + Int(authorities) + Int(additionals), wire.count / 11))
+        for section in [Section.answer, .authority, .additional] {
+            let count = section == .answer ? answers : section == .authority ? authorities : additionals
             for _ in 0..<count {
                 let start = offset
-                owners.append(start)
+                // Pointers only go backwards: every rewritten byte this owner could
+                // reach belongs to a record already read.
                 guard let ownerEnd = reader.skipName(at: offset),
+                      Self.ownerAvoidsRewrittenBytes(reader, owner: start, ttlOffsets: ttlOffsets, optRange: optRange),
                       let type = reader.recordType(at: ownerEnd),
                       let ttl = reader.u32(at: ownerEnd + 4),
                       let rdataLength = reader.u16(at: ownerEnd + 8) else { return nil }
@@ -64,39 +67,34 @@ public struct MessageLayout: Sendable {
         }
         // Trailing bytes after the last record: not a message we will replay.
         guard offset == wire.count else { return nil }
-        guard Self.ownersAvoidRewrittenBytes(reader, owners: owners, ttlOffsets: ttlOffsets, optRange: optRange) else {
-            return nil
-        }
     }
 
-    /// Whether every owner name, followed through its compression pointers,
-    /// reads only bytes a reply to a client keeps as they are. Found by
-    /// fuzzing: a pointer may aim at any earlier byte, and a "name" there can
+    /// Whether the owner name at `owner`, followed through its compression
+    /// pointers, reads only bytes a reply to a client keeps as they are. Found
+    /// by fuzzing: a pointer may aim at any earlier byte, and a "name" there can
     /// run through a TTL field; aging the TTL then changed a label length and
     /// the client got a name running past the end. Names only ever point at
     /// earlier names, so an honest upstream never trips this.
-    private static func ownersAvoidRewrittenBytes(_ reader: WireReader, owners: [Int], ttlOffsets: [UInt16],
+    private static func ownerAvoidsRewrittenBytes(_ reader: WireReader, owner: Int, ttlOffsets: [UInt16],
                                                   optRange: Range<Int>?) -> Bool {
         func rewritten(_ span: Range<Int>) -> Bool {
             if let optRange, optRange.overlaps(span) { return true }
             return ttlOffsets.contains { (Int($0)..<(Int($0) + 4)).overlaps(span) }
         }
-        for owner in owners {
-            var position = owner
-            var followed = false
-            // skipName already proved each chain ends, backwards, inside the message.
-            while position < reader.bytes.count {
-                let length = Int(reader.bytes[position])
-                if length & 0xC0 == 0xC0 {
-                    guard position + 1 < reader.bytes.count else { return false }
-                    position = (length & 0x3F) << 8 | Int(reader.bytes[position + 1])
-                    followed = true
-                    continue
-                }
-                if followed, rewritten(position..<(position + 1 + length)) { return false }
-                if length == 0 { break }
-                position += length + 1
+        var position = owner
+        var followed = false
+        // skipName already proved the chain runs strictly backwards and ends.
+        while position < reader.bytes.count {
+            let length = Int(reader.bytes[position])
+            if length & 0xC0 == 0xC0 {
+                guard position + 1 < reader.bytes.count else { return false }
+                position = (length & 0x3F) << 8 | Int(reader.bytes[position + 1])
+                followed = true
+                continue
             }
+            if followed, rewritten(position..<(position + 1 + length)) { return false }
+            if length == 0 { break }
+            position += length + 1
         }
         return true
     }

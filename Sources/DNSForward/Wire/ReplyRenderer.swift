@@ -28,7 +28,7 @@ enum ReplyRenderer {
         }
     }
 
-    static func render(_ answer: CachedAnswer, for query: ClientQuery, now: ContinuousClock.Instant,
+    static func render(_ answer: CachedAnswer, for query: ClientQuery, now: MonotonicInstant,
                        fixedTTL: UInt32? = nil) -> [UInt8] {
         answer.wire.withUnsafeBytes { wire in
             answer.ttlOffsets.withUnsafeBufferPointer { offsets in
@@ -39,7 +39,7 @@ enum ReplyRenderer {
     }
 
     /// A cached entry's reply, read in place.
-    static func render(_ entry: CacheEntry, for query: ClientQuery, now: ContinuousClock.Instant,
+    static func render(_ entry: CacheEntry, for query: ClientQuery, now: MonotonicInstant,
                        fixedTTL: UInt32? = nil) -> [UInt8] {
         let ttl = fixedTTL.map { TTLRewrite.fixed($0) } ?? .aged(entry.age(at: now))
         return entry.withParts { stored in

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 /// One loop's admission handler: the `ClientAdmission` policy in force with
@@ -11,7 +12,7 @@ final class AdmissionGate {
         self.policy = policy
     }
 
-    func admit(_ client: IPAddress, now: ContinuousClock.Instant) -> ClientAdmission.Verdict {
+    func admit(_ client: IPAddress, now: MonotonicInstant) -> ClientAdmission.Verdict {
         policy.admit(client, now: now)
     }
 

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 /// Who may use the daemon. A gateway must never become an open resolver for
@@ -60,7 +61,7 @@ public struct ClientAdmission: Sendable {
         allowed.contains { $0.contains(client) }
     }
 
-    mutating func admit(_ client: IPAddress, now: ContinuousClock.Instant) -> Verdict {
+    mutating func admit(_ client: IPAddress, now: MonotonicInstant) -> Verdict {
         guard isAllowed(client) else {
             switch refusedAction {
             case .refuse:
@@ -82,7 +83,7 @@ public struct ClientAdmission: Sendable {
         return .admit
     }
 
-    private mutating func mayRefuse(now: ContinuousClock.Instant) -> Bool {
+    private mutating func mayRefuse(now: MonotonicInstant) -> Bool {
         let burst = max(1, refusedRate)
         var bucket = refusedReplies ?? TokenBucket(burst: burst, now: now)
         defer { refusedReplies = bucket }

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 /// Per-client token buckets: each client address may send `rate` queries per
@@ -16,7 +17,7 @@ struct ClientRateLimiter {
         self.capacity = capacity
     }
 
-    mutating func allow(_ client: IPAddress, now: ContinuousClock.Instant) -> Bool {
+    mutating func allow(_ client: IPAddress, now: MonotonicInstant) -> Bool {
         var bucket = buckets[client] ?? TokenBucket(burst: burst, now: now)
         let allowed = bucket.take(rate: rate, burst: burst, now: now)
         if buckets[client] == nil, buckets.count >= capacity { prune(now: now) }
@@ -25,7 +26,7 @@ struct ClientRateLimiter {
     }
 
     /// Forgets buckets that would be full by now: those clients are as good as new.
-    private mutating func prune(now: ContinuousClock.Instant) {
+    private mutating func prune(now: MonotonicInstant) {
         let refill = Duration.milliseconds(Int64(burst / rate * 1000) + 1)
         buckets = buckets.filter { $0.value.updated.duration(to: now) < refill }
     }

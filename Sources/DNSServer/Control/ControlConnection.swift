@@ -9,12 +9,12 @@ final class ControlConnection: ServedConnection {
     /// A dump in progress: the keys snapshot taken at the request, and how far it got.
     var dump: CacheDump?
     var closeWhenFlushed = false
-    let openedAt: ContinuousClock.Instant
+    let openedAt: MonotonicInstant
 
     /// `closeWhenFlushed` is set once the request line (or an error) is in.
     var requestIsIn: Bool { closeWhenFlushed }
 
-    init(socket: UnixStreamSocket, now: ContinuousClock.Instant) {
+    init(socket: UnixStreamSocket, now: MonotonicInstant) {
         self.socket = socket
         openedAt = now
     }

@@ -21,7 +21,7 @@ final class ControlRequestHandler {
         self.logger = logger
     }
 
-    func respond(to line: ArraySlice<UInt8>, now: ContinuousClock.Instant) -> Response {
+    func respond(to line: ArraySlice<UInt8>, now: MonotonicInstant) -> Response {
         let request: ControlRequest
         do {
             request = try ControlCodec.decode(ControlRequest.self, from: line)
@@ -57,7 +57,7 @@ final class ControlRequestHandler {
 
     /// The dump's next entries, at most `dumpChunk`, closed by `done` at the end.
     /// Entries evicted or flushed since the snapshot are skipped.
-    func continueDump(_ dump: inout CacheDump, now: ContinuousClock.Instant) -> [ControlReply] {
+    func continueDump(_ dump: inout CacheDump, now: MonotonicInstant) -> [ControlReply] {
         var replies: [ControlReply] = []
         while replies.count < Self.dumpChunk, dump.position < dump.keys.count {
             let key = dump.keys[dump.position]
@@ -70,7 +70,7 @@ final class ControlRequestHandler {
         return replies
     }
 
-    private func lookup(_ request: ControlRequest, now: ContinuousClock.Instant) -> [ControlReply] {
+    private func lookup(_ request: ControlRequest, now: MonotonicInstant) -> [ControlReply] {
         guard let text = request.name, let name = DNSName(presentation: text) else {
             return [ControlReply(error: "lookup needs a valid domain name")]
         }
@@ -106,7 +106,7 @@ final class ControlRequestHandler {
         return ControlReply(done: ControlDone(count: removed))
     }
 
-    private func entryView(_ key: CacheKey, _ answer: CachedAnswer, now: ContinuousClock.Instant) -> CacheEntryView {
+    private func entryView(_ key: CacheKey, _ answer: CachedAnswer, now: MonotonicInstant) -> CacheEntryView {
         // Same arithmetic as the records' TTLs, so the header line and records agree.
         let remaining = Int(answer.lifetime) - Int(answer.age(at: now))
         return CacheEntryView(

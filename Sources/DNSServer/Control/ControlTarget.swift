@@ -4,7 +4,7 @@ import DNSForward
 /// (every loop, the shared cache), on the primary loop's thread.
 protocol ControlTarget: AnyObject {
     /// The whole daemon's figures: this loop's plus every worker's.
-    func stats(now: ContinuousClock.Instant) -> DaemonStats
+    func stats(now: MonotonicInstant) -> DaemonStats
     /// Upstream round-trip histograms, every loop added up, by upstream address.
     func upstreamLatencies() -> [(address: String, histogram: LatencyHistogram)]
     /// Loads the zones directory again into every loop; on error the zones in service stay.

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ final class ListenerAcceptor {
     /// Set once the owner has registered the listener (it is the handler).
     var registration: LoopRegistration?
     /// When the listener is watched again; nil while it is.
-    private(set) var pausedUntil: ContinuousClock.Instant?
+    private(set) var pausedUntil: MonotonicInstant?
     /// Times accepting was paused for want of descriptors.
     private(set) var pauses = 0
     /// Connections accepted and closed at once to keep the reserve.
@@ -40,7 +41,7 @@ final class ListenerAcceptor {
 
     /// Accepts what is queued (`accept` returns nil once the queue is empty)
     /// and hands each connection the reserve allows to `take`.
-    func acceptQueued<Connection>(limit: Int, now: ContinuousClock.Instant,
+    func acceptQueued<Connection>(limit: Int, now: MonotonicInstant,
                                   accept: () throws(SystemCallError) -> Connection?,
                                   descriptor: (Connection) -> Int32, take: (Connection) -> Void) {
         for _ in 0..<limit {
@@ -68,7 +69,7 @@ final class ListenerAcceptor {
     }
 
     /// Watches the listener again once its pause is over; the loop calls it every round.
-    func resumeIfDue(now: ContinuousClock.Instant) {
+    func resumeIfDue(now: MonotonicInstant) {
         guard let until = pausedUntil, now >= until, let registration else { return }
         do {
             try loop.modify(registration, interest: .readable)
@@ -78,7 +79,7 @@ final class ListenerAcceptor {
         }
     }
 
-    private func pauseAccepting(now: ContinuousClock.Instant, reason: String) {
+    private func pauseAccepting(now: MonotonicInstant, reason: String) {
         pauses += 1
         pausedUntil = now + pause
         if let registration { try? loop.modify(registration, interest: []) }

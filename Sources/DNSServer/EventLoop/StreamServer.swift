@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 /// A listening socket the loop accepts from: TCP (metrics) or Unix (control).
@@ -51,8 +52,8 @@ protocol StreamService: AnyObject {
 /// One accepted connection of a `StreamServer`.
 protocol ServedConnection: AnyObject {
     associatedtype Socket
-    init(socket: Socket, now: ContinuousClock.Instant)
-    var openedAt: ContinuousClock.Instant { get }
+    init(socket: Socket, now: MonotonicInstant)
+    var openedAt: MonotonicInstant { get }
     /// The request has been read (or refused): the connection lives on only to answer.
     var requestIsIn: Bool { get }
 }
@@ -64,7 +65,7 @@ extension StreamService {
 
     /// Closed by the idle sweep (once a second): the request deadline until
     /// the request is in, then `connectionLifetime`.
-    static func hasExpired(_ connection: Connection, now: ContinuousClock.Instant) -> Bool {
+    static func hasExpired(_ connection: Connection, now: MonotonicInstant) -> Bool {
         connection.openedAt.duration(to: now) >= (connection.requestIsIn ? connectionLifetime : requestDeadline)
     }
 }
@@ -113,7 +114,7 @@ final class StreamServer<Service: StreamService>: EventHandler {
     }
 
     /// The idle sweep: closes connections past their time.
-    func closeIdle(now: ContinuousClock.Instant) {
+    func closeIdle(now: MonotonicInstant) {
         for (registration, connection) in connections where Service.hasExpired(connection, now: now) {
             close(registration)
         }

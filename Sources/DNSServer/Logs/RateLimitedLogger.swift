@@ -1,3 +1,4 @@
+import DNSForward
 import Logging
 
 /// Warnings that can repeat once per packet or per accept (a full socket
@@ -13,7 +14,7 @@ final class RateLimitedLogger {
     }
 
     private struct Window {
-        let startedAt: ContinuousClock.Instant
+        let startedAt: MonotonicInstant
         let level: Logger.Level
         var logged = 0
         var suppressed = 0
@@ -28,12 +29,12 @@ final class RateLimitedLogger {
         self.policy = policy
     }
 
-    func warning(_ message: String, metadata: Logger.Metadata = [:], now: ContinuousClock.Instant = .now) {
+    func warning(_ message: String, metadata: Logger.Metadata = [:], now: MonotonicInstant = .now) {
         log(level: .warning, message, metadata: metadata, now: now)
     }
 
     func log(level: Logger.Level, _ message: String, metadata: Logger.Metadata = [:],
-             now: ContinuousClock.Instant = .now) {
+             now: MonotonicInstant = .now) {
         endWindowIfOver(message, now: now)
         var window = windows[message] ?? Window(startedAt: now, level: level)
         if window.logged < policy.burst {
@@ -46,11 +47,11 @@ final class RateLimitedLogger {
     }
 
     /// Tells the counts of intervals that are over; the loop calls it about once a second.
-    func flushSuppressed(now: ContinuousClock.Instant = .now) {
+    func flushSuppressed(now: MonotonicInstant = .now) {
         for message in Array(windows.keys) { endWindowIfOver(message, now: now) }
     }
 
-    private func endWindowIfOver(_ message: String, now: ContinuousClock.Instant) {
+    private func endWindowIfOver(_ message: String, now: MonotonicInstant) {
         guard let window = windows[message], window.startedAt.duration(to: now) >= policy.interval else { return }
         windows[message] = nil
         guard window.suppressed > 0 else { return }

@@ -1,3 +1,4 @@
+import DNSForward
 import Foundation
 import RawUDP
 
@@ -7,14 +8,14 @@ final class MetricsConnection: ServedConnection {
     static let requestLimit = 16_384
 
     let stream: StreamSocket
-    let openedAt: ContinuousClock.Instant
+    let openedAt: MonotonicInstant
     var request: [UInt8] = []
     private var output = OutgoingBytes()
     private(set) var answered = false
 
     var requestIsIn: Bool { answered }
 
-    init(socket stream: StreamSocket, now: ContinuousClock.Instant) {
+    init(socket stream: StreamSocket, now: MonotonicInstant) {
         self.stream = stream
         openedAt = now
     }

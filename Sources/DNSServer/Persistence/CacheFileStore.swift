@@ -38,12 +38,12 @@ public final class CacheFileStore: @unchecked Sendable {
     /// unreadable, damaged or foreign one (or one from the future) is one
     /// warning naming the file and what was wrong, and an empty cache.
     public func load() {
-        let started = ContinuousClock.now
+        let started = MonotonicInstant.now
         let unixNanoseconds = Self.unixNanoseconds()
         var result: (counts: DNSCache.RestoreCounts?, error: String?) = (nil, nil)
         do {
             if let bytes = try CacheFile.read(path: path) {
-                result.counts = try cache.restore(bytes, now: ContinuousClock.now, unixNanoseconds: unixNanoseconds)
+                result.counts = try cache.restore(bytes, now: MonotonicInstant.now, unixNanoseconds: unixNanoseconds)
             }
         } catch let error as CacheSnapshotError {
             result.error = "--cache-file \(path): \(error)"
@@ -103,7 +103,7 @@ public final class CacheFileStore: @unchecked Sendable {
     }
 
     private func save(reason: String) {
-        let started = ContinuousClock.now
+        let started = MonotonicInstant.now
         let unixNanoseconds = Self.unixNanoseconds()
         let (bytes, entries) = cache.snapshot(now: started, unixNanoseconds: unixNanoseconds)
         do {
@@ -130,7 +130,7 @@ public final class CacheFileStore: @unchecked Sendable {
         }
     }
 
-    private static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    private static func milliseconds(since start: MonotonicInstant) -> Double {
         let elapsed = start.duration(to: .now).components
         return Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
     }

@@ -26,19 +26,19 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
         self.answers = answers
     }
 
-    func submit(_ wire: UnsafeRawBufferPointer, from client: ClientContext, now: ContinuousClock.Instant) {
+    func submit(_ wire: UnsafeRawBufferPointer, from client: ClientContext, now: MonotonicInstant) {
         destinations.record(client.originalDestination.address)
         perform(forwarder.handleQuery(wire, from: client, transport: client.transport, now: now))
     }
 
     /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the
     /// refresh goes upstream with this round's misses, and its answer to the cache only.
-    func prefetch(_ wire: UnsafeRawBufferPointer, now: ContinuousClock.Instant) {
+    func prefetch(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant) {
         perform(forwarder.prefetch(wire, now: now))
     }
 
     /// What the upstream transport heard: a reply, a failure, or a stray datagram.
-    func deliver(_ outcome: UpstreamOutcome, now: ContinuousClock.Instant) {
+    func deliver(_ outcome: UpstreamOutcome, now: MonotonicInstant) {
         switch outcome {
         case .reply(let token, let wire): perform(forwarder.handleUpstreamReply(wire, token: token, now: now))
         case .failure(let token): perform(forwarder.handleUpstreamFailure(token: token, now: now))
@@ -50,7 +50,7 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
 
     /// Timeouts and due probes, then everything queued leaves: upstream
     /// queries first (a refused send fails over and may queue more), then replies.
-    func endRound(now: ContinuousClock.Instant) {
+    func endRound(now: MonotonicInstant) {
         perform(forwarder.expire(now: now))
         flushUpstreamQueries()
         udpReplies.flush()

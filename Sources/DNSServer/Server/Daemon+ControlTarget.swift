@@ -2,7 +2,7 @@ import DNSForward
 
 /// What control and metrics see: the daemon as a whole.
 extension Daemon: ControlTarget {
-    func stats(now: ContinuousClock.Instant) -> DaemonStats {
+    func stats(now: MonotonicInstant) -> DaemonStats {
         var stats = primary.ownStats(now: now)
         for other in askWorkers({ $0.ownStats(now: now) }) { stats.add(worker: other) }
         stats.cacheFile = cacheFile?.status

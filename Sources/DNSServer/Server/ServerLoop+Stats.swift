@@ -2,7 +2,7 @@ import DNSForward
 
 extension ServerLoop {
     /// This loop's figures only; the cache, zones and query log are the daemon's.
-    func ownStats(now: ContinuousClock.Instant) -> DaemonStats {
+    func ownStats(now: MonotonicInstant) -> DaemonStats {
         let cache = forwarder.cache
         // Read once: with workers the shards keep changing between reads.
         let counters = cache.counters

@@ -27,8 +27,8 @@ final class ServerLoop: EventHandler {
     /// What `apply` (SIGHUP) last left in force.
     var configuration: DaemonConfiguration
     var running = true
-    let startedAt = ContinuousClock.now
-    private var lastIdleSweep = ContinuousClock.now
+    let startedAt = MonotonicInstant.now
+    private var lastIdleSweep = MonotonicInstant.now
     /// Scratch for stream reads; every reader runs on this loop's thread.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 8)
     let logger: Logger
@@ -71,7 +71,7 @@ final class ServerLoop: EventHandler {
     func run() throws {
         while running {
             try eventLoop.turn(timeoutMilliseconds: waitTimeout())
-            let now = ContinuousClock.now
+            let now = MonotonicInstant.now
             pipeline.endRound(now: now)
             forEachAcceptor { $0.resumeIfDue(now: now) }
             if lastIdleSweep.duration(to: now) >= .seconds(1) {
@@ -117,7 +117,7 @@ final class ServerLoop: EventHandler {
         forEachAcceptor { paused = paused || $0.pausedUntil != nil }
         var timeout: Int32 = paused ? 100 : hasConnections ? 1000 : -1
         if let deadline = forwarder.nextDeadline {
-            let remaining = ContinuousClock.now.duration(to: deadline)
+            let remaining = MonotonicInstant.now.duration(to: deadline)
             let (seconds, attoseconds) = remaining.components
             // Round up so we never wake just before the deadline and spin.
             let milliseconds = remaining <= .zero ? 0

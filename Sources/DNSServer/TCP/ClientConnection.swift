@@ -12,16 +12,16 @@ final class ClientConnection {
     var output = OutgoingBytes()
     /// Queries read whose replies are not yet queued.
     var outstanding = 0
-    var lastActivity: ContinuousClock.Instant
+    var lastActivity: MonotonicInstant
     /// When the first byte of the message still incomplete arrived; nil
     /// between messages and while we are not reading (pipelining limit).
     /// Not moved by later bytes: a slowloris trickling one byte a second
     /// still meets the message deadline.
-    var messageStartedAt: ContinuousClock.Instant?
+    var messageStartedAt: MonotonicInstant?
     /// The client closed its side; close ours once every reply is out.
     var readClosed = false
 
-    init(id: UInt64, stream: StreamSocket, registration: LoopRegistration, now: ContinuousClock.Instant) {
+    init(id: UInt64, stream: StreamSocket, registration: LoopRegistration, now: MonotonicInstant) {
         self.id = id
         self.stream = stream
         self.registration = registration
@@ -40,7 +40,7 @@ final class ClientConnection {
     var owesNothing: Bool { outstanding == 0 && pendingOutput == 0 }
 
     /// How long it has kept us waiting: since its message began, or since it last did anything.
-    var waitingSince: ContinuousClock.Instant { messageStartedAt ?? lastActivity }
+    var waitingSince: MonotonicInstant { messageStartedAt ?? lastActivity }
 
     func flush() throws(SystemCallError) {
         try output.flush(through: stream.write)

@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 
 /// The TCP front end's open connections: by id, by registration, and how many
@@ -45,7 +46,7 @@ struct ClientConnectionTable {
     }
 
     /// Idle past `idleTimeout` (RFC 7766 6.2.3), or a message begun more than `messageTimeout` ago.
-    func expired(now: ContinuousClock.Instant, idleTimeout: Duration, messageTimeout: Duration) -> [ClientConnection] {
+    func expired(now: MonotonicInstant, idleTimeout: Duration, messageTimeout: Duration) -> [ClientConnection] {
         byID.values.filter { connection in
             if let started = connection.messageStartedAt, started.duration(to: now) >= messageTimeout { return true }
             return connection.lastActivity.duration(to: now) >= idleTimeout

@@ -99,7 +99,7 @@ final class TCPFrontEnd: EventHandler {
 
     /// The sweep (once a second): idle connections (RFC 7766 6.2.3) and
     /// messages not complete within `messageTimeout` of their first byte.
-    func closeIdle(now: ContinuousClock.Instant) {
+    func closeIdle(now: MonotonicInstant) {
         for connection in connections.expired(now: now, idleTimeout: limits.idleTimeout,
                                               messageTimeout: limits.messageTimeout) {
             close(connection)
@@ -161,7 +161,7 @@ final class TCPFrontEnd: EventHandler {
         updateInterest(connection)
     }
 
-    private func readQueries(from connection: ClientConnection, now: ContinuousClock.Instant) {
+    private func readQueries(from connection: ClientConnection, now: MonotonicInstant) {
         let read: Int
         do {
             guard let count = try connection.stream.read(into: readBuffer) else { return }
@@ -184,7 +184,7 @@ final class TCPFrontEnd: EventHandler {
 
     /// Hands complete queries to the pipeline while under the pipelining
     /// limit, then starts or stops the clock on the message left incomplete.
-    private func submitBufferedQueries(_ connection: ClientConnection, now: ContinuousClock.Instant) {
+    private func submitBufferedQueries(_ connection: ClientConnection, now: MonotonicInstant) {
         let client = ClientContext.tcp(connection: connection.id, client: connection.stream.remote,
                                        originalDestination: connection.originalDestination)
         var taken = 0

@@ -65,7 +65,7 @@ final class UDPFrontEnd: EventHandler {
     }
 
     private func answer(_ datagram: InterceptedDatagram) {
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         switch admission.admit(datagram.client.address, now: now) {
         case .admit:
             if !answerFromCache(datagram, now: now) {
@@ -82,7 +82,7 @@ final class UDPFrontEnd: EventHandler {
         }
     }
 
-    private func answerFromCache(_ datagram: InterceptedDatagram, now: ContinuousClock.Instant) -> Bool {
+    private func answerFromCache(_ datagram: InterceptedDatagram, now: MonotonicInstant) -> Bool {
         guard let hit = pipeline.forwarder.answerFromCache(datagram.payload, now: now, into: replyBuffer) else { return false }
         pipeline.destinations.record(datagram.originalDestination.address)
         pipeline.udpReplies.send(UnsafeRawBufferPointer(rebasing: replyBuffer[..<hit.length]),

@@ -1,3 +1,5 @@
+import DNSForward
+
 /// Replies on one pooled upstream socket that look forged: an ID no query
 /// there uses, or our ID with the wrong letter case (DNS 0x20). An off-path
 /// forger racing a port it has found sends them by the thousand; an honest
@@ -8,11 +10,11 @@ struct ForgeryAlarm {
     static let threshold = 10
     static let window: Duration = .seconds(1)
 
-    private var windowStart: ContinuousClock.Instant?
+    private var windowStart: MonotonicInstant?
     private var count = 0
 
     /// Counts one suspect reply; true exactly when this one reaches the threshold.
-    mutating func record(now: ContinuousClock.Instant) -> Bool {
+    mutating func record(now: MonotonicInstant) -> Bool {
         if let start = windowStart, start.duration(to: now) < Self.window {
             count += 1
         } else {

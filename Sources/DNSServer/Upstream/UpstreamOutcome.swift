@@ -1,3 +1,5 @@
+import DNSForward
+
 /// What the upstream transport hands the pipeline when a socket has news.
 /// `reply`'s bytes live in the transport's receive buffer: use them before returning.
 enum UpstreamOutcome {
@@ -28,5 +30,5 @@ enum UnmatchedReply: CustomStringConvertible {
 
 /// Who hears what the upstream transport's sockets report (the query pipeline).
 protocol UpstreamOutcomeReceiver: AnyObject {
-    func deliver(_ outcome: UpstreamOutcome, now: ContinuousClock.Instant)
+    func deliver(_ outcome: UpstreamOutcome, now: MonotonicInstant)
 }

@@ -145,14 +145,14 @@ final class UpstreamTransport: EventHandler {
 
     /// The forwarder found a reply for `token` forged (our ID, the wrong case).
     /// Returns the attempts to move to TCP when that sets off its socket's alarm.
-    func recordForgedReply(token: UInt64, now: ContinuousClock.Instant) -> [UInt64] {
+    func recordForgedReply(token: UInt64, now: MonotonicInstant) -> [UInt64] {
         guard case .udp(let number, _)? = exchanges[token], let member = sockets.members[number] else { return [] }
         return recordForgery(on: member, now: now) ?? []
     }
 
     /// Counts a suspect reply on `member`; past the alarm's threshold retires
     /// it and returns the attempts waiting there.
-    private func recordForgery(on member: UpstreamSocketPool.Member, now: ContinuousClock.Instant) -> [UInt64]? {
+    private func recordForgery(on member: UpstreamSocketPool.Member, now: MonotonicInstant) -> [UInt64]? {
         guard member.forgeryAlarm.record(now: now) else { return nil }
         socketsRetiredForForgery += 1
         logger.warning("forged replies flood an upstream socket: retired, its queries go over TCP", metadata: [
@@ -206,7 +206,7 @@ final class UpstreamTransport: EventHandler {
                 }
                 let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
                 guard let token = member.pending[id] else {
-                    let now = ContinuousClock.now
+                    let now = MonotonicInstant.now
                     receiver?.deliver(.unmatched(.unknownID(id)), now: now)
                     if let waiting = recordForgery(on: member, now: now) {
                         receiver?.deliver(.forgedReplies(tokens: waiting), now: now)

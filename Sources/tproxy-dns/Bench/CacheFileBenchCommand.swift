@@ -36,7 +36,7 @@ struct CacheFileBenchCommand: ParsableCommand {
         let queries = (0..<names).map { DNSWorkBenchCommand.query(id: UInt16(truncatingIfNeeded: $0), name: "h\($0).wild.example.test") }
         let context = ClientContext.udp(client: IPEndpoint("192.0.2.10:40000", defaultPort: 53)!,
                                         originalDestination: IPEndpoint("203.0.113.53:53", defaultPort: 53)!)
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         for query in queries {
             for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: context, now: start) }) {
                 let reply = DNSWorkBenchCommand.reply(to: request.bytes)
@@ -73,14 +73,14 @@ struct CacheFileBenchCommand: ParsableCommand {
 
     /// Nanoseconds of each fast-path hit, round robin over `queries`, until `done(count)`.
     private static func hitLatencies(_ forwarder: Forwarder<ClientContext>, _ queries: [[UInt8]],
-                                     now: ContinuousClock.Instant, until done: (Int) -> Bool) -> [Int] {
+                                     now: MonotonicInstant, until done: (Int) -> Bool) -> [Int] {
         let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
         defer { reply.deallocate() }
         var samples: [Int] = []
         samples.reserveCapacity(1 << 20)
         var round = 0
         while !(round % 1024 == 0 && done(samples.count)) {
-            let before = ContinuousClock.now
+            let before = MonotonicInstant.now
             _ = queries[round % queries.count].withUnsafeBytes { forwarder.answerFromCache($0, now: now, into: reply) }
             let elapsed = before.duration(to: .now).components
             samples.append(Int(elapsed.seconds) * 1_000_000_000 + Int(elapsed.attoseconds / 1_000_000_000))

@@ -36,7 +36,7 @@ struct DNSWorkBenchCommand: ParsableCommand {
         let server = IPEndpoint("203.0.113.53:53", defaultPort: 53)!
         let context = ClientContext.udp(client: client, originalDestination: server)
         let queries = (0..<names).map { index in Self.query(id: UInt16(truncatingIfNeeded: index), name: "h\(index).wild.example.test") }
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         for query in queries {
             let sent = query.withUnsafeBytes { forwarder.handleQuery($0, from: context, now: start) }
             for case .sendUpstream(let request) in sent {
@@ -94,7 +94,7 @@ struct DNSWorkBenchCommand: ParsableCommand {
     /// One query through a miss: true when the client got a reply.
     @discardableResult
     private static func miss(_ query: [UInt8], forwarder: Forwarder<ClientContext>, context: ClientContext,
-                             now: ContinuousClock.Instant) -> Bool {
+                             now: MonotonicInstant) -> Bool {
         var answered = false
         for case .sendUpstream(let request) in query.withUnsafeBytes({ forwarder.handleQuery($0, from: context, now: now) }) {
             let reply = Self.reply(to: request.bytes)
