@@ -12,6 +12,7 @@ struct TProxyDNS: ParsableCommand {
         address as the source, so `dig @203.0.113.53 example.com` sees its answer come \
         from 203.0.113.53.
         """,
+        version: BuildInfo.versionLine,
         subcommands: [ServeCommand.self, CacheCommand.self, ZonesCommand.self, RulesCommand.self, DoctorCommand.self, LimitResponderCommand.self,
                       DNSWorkBenchCommand.self, CacheFileBenchCommand.self]
     )
