@@ -16,7 +16,11 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     /// TCP replies; set on the primary loop, which serves TCP clients.
     weak var tcpReplies: TCPFrontEnd?
     let answers: AnswerRecorder
-    var destinations = DestinationCounts()
+    /// Who asked, whom they thought they asked, and for what: `cache stats`, metrics, `top`.
+    var destinations = TopCounts<IPAddress>()
+    var clients = TopCounts<IPAddress>()
+    var names = TopCounts<[UInt8]>()
+    private var nameScratch: [UInt8] = []
 
     init(forwarder: Forwarder<ClientContext>, transport: UpstreamTransport, udpReplies: UDPReplySender,
          answers: AnswerRecorder) {
@@ -27,8 +31,15 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     }
 
     func submit(_ wire: UnsafeRawBufferPointer, from client: ClientContext, now: ContinuousClock.Instant) {
-        destinations.record(client.originalDestination.address)
+        countAsker(wire, client: client.client.address, originalDestination: client.originalDestination.address)
         perform(forwarder.handleQuery(wire, from: client, transport: client.transport, now: now))
+    }
+
+    /// One query's client, original destination and question name, counted (hits and misses alike).
+    func countAsker(_ wire: UnsafeRawBufferPointer, client: IPAddress, originalDestination: IPAddress) {
+        destinations.record(originalDestination)
+        clients.record(client)
+        names.recordQuestionName(of: wire, scratch: &nameScratch)
     }
 
     /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the
