@@ -12,38 +12,43 @@ struct TopCountsTests {
         return wire + [0, 0, 1, 0, 1]
     }
 
-    private func count(_ names: [String], capacity: Int = 4096) -> TopCounts<[UInt8]> {
-        var counts = TopCounts<[UInt8]>(capacity: capacity)
-        var scratch: [UInt8] = []
+    private func count(_ names: [String], capacity: Int = 4096) -> QuestionNameCounts {
+        var counts = QuestionNameCounts(capacity: capacity)
         for name in names {
-            query(name).withUnsafeBytes { counts.recordQuestionName(of: $0, scratch: &scratch) }
+            query(name).withUnsafeBytes { counts.record(questionOf: $0) }
         }
         return counts
     }
 
     @Test func namesAreCountedCaseFoldedAndRankedBusiestFirst() {
         let counts = count(["www.Example.test", "a.test", "WWW.example.TEST", "www.example.test", "a.test", "b.test"])
-        let rows = counts.ranked { DNSName(wire: $0).description }
+        let rows = counts.ranked()
         #expect(rows.map(\.address) == ["www.example.test.", "a.test.", "b.test."])
         #expect(rows.map(\.queries) == [3, 2, 1])
     }
 
     @Test func aLimitKeepsTheBusiestAndOtherCountsPastCapacity() {
         let counts = count(["a.test", "a.test", "b.test", "c.test", "c.test", "c.test", "d.test"], capacity: 3)
-        let rows = counts.ranked(limit: 2) { DNSName(wire: $0).description }
+        let rows = counts.ranked(limit: 2)
         #expect(rows.map(\.address) == ["c.test.", "a.test.", "other"])
         #expect(rows.last?.queries == 1, "d.test came after capacity was reached")
     }
 
     @Test func malformedNamesAreNotCounted() {
-        var counts = TopCounts<[UInt8]>()
-        var scratch: [UInt8] = []
+        var counts = QuestionNameCounts()
         let truncated: [UInt8] = Array(repeating: 0, count: 12) + [5, 0x61, 0x62]
         let pointer: [UInt8] = Array(repeating: 0, count: 12) + [0xC0, 0x0C]
         for wire in [truncated, pointer, Array(repeating: 0, count: 5)] {
-            wire.withUnsafeBytes { counts.recordQuestionName(of: $0, scratch: &scratch) }
+            wire.withUnsafeBytes { counts.record(questionOf: $0) }
         }
-        #expect(counts.counts.isEmpty)
+        #expect(counts.counts.counts.isEmpty)
+        #expect(counts.names.isEmpty)
+    }
+
+    @Test func theNameKeptIsTheFirstSpellingCaseFolded() {
+        let counts = count(["MiXeD.Test", "mixed.test"])
+        #expect(counts.ranked().first?.address == "mixed.test.")
+        #expect(counts.ranked().first?.queries == 2)
     }
 
     @Test func workersTopListsMergeBySumAndStayWithinTheLimit() {

@@ -19,8 +19,7 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     /// Who asked, whom they thought they asked, and for what: `cache stats`, metrics, `top`.
     var destinations = TopCounts<IPAddress>()
     var clients = TopCounts<IPAddress>()
-    var names = TopCounts<[UInt8]>()
-    private var nameScratch: [UInt8] = []
+    var names = QuestionNameCounts()
 
     init(forwarder: Forwarder<ClientContext>, transport: UpstreamTransport, udpReplies: UDPReplySender,
          answers: AnswerRecorder) {
@@ -39,7 +38,7 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     func countAsker(_ wire: UnsafeRawBufferPointer, client: IPAddress, originalDestination: IPAddress) {
         destinations.record(originalDestination)
         clients.record(client)
-        names.recordQuestionName(of: wire, scratch: &nameScratch)
+        names.record(questionOf: wire)
     }
 
     /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the

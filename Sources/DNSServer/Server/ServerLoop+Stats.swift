@@ -48,7 +48,7 @@ extension ServerLoop {
                              rateLimited: admission.counters.rateLimited,
                              refusedDropped: admission.counters.refusedDropped),
             queriesByWorker: [answers.queries],
-            topNames: pipeline.names.ranked(limit: DaemonStats.topLimit) { DNSName(wire: $0).description },
+            topNames: pipeline.names.ranked(limit: DaemonStats.topLimit),
             topClients: pipeline.clients.ranked(limit: DaemonStats.topLimit) { $0.description })
     }
 
