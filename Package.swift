@@ -1,5 +1,15 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// `tproxy-dns --version`. The version is this line (scripts/package.sh checks that
+// debian/changelog's top entry says the same). The git revision comes from the build's
+// environment, TPROXY_DNS_REVISION, which scripts/package.sh sets from `git describe`:
+// SwiftPM re-evaluates the manifest when the environment changes, but not when the git
+// HEAD moves, so a revision the manifest read from git itself would go stale in
+// incremental builds. A build without it says "unknown" rather than guess.
+let tproxyDNSVersion = "0.1.0"
+let tproxyDNSRevision = ProcessInfo.processInfo.environment["TPROXY_DNS_REVISION"] ?? "unknown"
 
 // Release builds of the per-packet code. The event loop (tproxy-dns) drives generic
 // DNSForward code (Forwarder<ClientContext>): without cross-module optimization that code
@@ -30,6 +40,13 @@ let package = Package(
         ),
         // CMSG_* macros and the _GNU_SOURCE calls (recvmmsg/sendmmsg) Glibc does not export.
         .target(name: "CRawUDP"),
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .define("TPROXY_DNS_VERSION", to: "\"\(tproxyDNSVersion)\""),
+                .define("TPROXY_DNS_REVISION", to: "\"\(tproxyDNSRevision)\""),
+            ]
+        ),
         .target(
             name: "RawUDP",
             dependencies: ["CRawUDP"],
@@ -63,6 +80,7 @@ let package = Package(
         .executableTarget(
             name: "tproxy-dns",
             dependencies: [
+                "CBuildInfo",
                 "RawUDP",
                 "GatewaySetup",
                 "DNSForward",

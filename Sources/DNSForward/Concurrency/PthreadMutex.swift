@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// A pthread mutex, for the cache's shards.
+/// A pthread mutex: the cache's shards, and every lock the daemon and the CLI take.
 ///
 /// Why the heap: a `pthread_mutex_t` must stay at the address it was
 /// initialized at, and Swift promises no stable address for a stored
@@ -17,10 +17,10 @@ import Darwin
 ///
 /// `@unchecked Sendable`: the only stored property is a pointer set once in
 /// `init`; what it points to is meant to be shared, and pthread serializes it.
-final class PthreadMutex: @unchecked Sendable {
+public final class PthreadMutex: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init() {
+    public init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         Self.check(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
@@ -34,7 +34,7 @@ final class PthreadMutex: @unchecked Sendable {
 
     /// Runs `body` holding the mutex. Not reentrant: `body` must not lock it again.
     @inline(__always)
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         Self.check(pthread_mutex_lock(mutex), "pthread_mutex_lock")
         defer { Self.check(pthread_mutex_unlock(mutex), "pthread_mutex_unlock") }
         return try body()

@@ -1,4 +1,4 @@
-import Foundation
+import DNSForward
 import RawUDP
 
 /// How one event loop asks another to do something: jobs that run on the
@@ -11,7 +11,7 @@ final class LoopMailbox: @unchecked Sendable {
     typealias Job = (ServerLoop) -> Void
 
     let wake: WakeEvent
-    private let lock = NSLock()
+    private let lock = PthreadMutex()
     private var jobs: [Job] = []
     private var stopRequested = false
 
@@ -21,17 +21,13 @@ final class LoopMailbox: @unchecked Sendable {
 
     /// Runs `job` on the owning loop's thread, soon. Safe from any thread.
     func post(_ job: @escaping Job) {
-        lock.lock()
-        jobs.append(job)
-        lock.unlock()
+        lock.withLock { jobs.append(job) }
         wake.signal()
     }
 
     /// Asks the owning loop to stop after its current round.
     func requestStop() {
-        lock.lock()
-        stopRequested = true
-        lock.unlock()
+        lock.withLock { stopRequested = true }
         wake.signal()
     }
 
@@ -40,10 +36,10 @@ final class LoopMailbox: @unchecked Sendable {
     /// that lands after this read wakes the loop again.
     func collect() -> (jobs: [Job], stop: Bool) {
         wake.consume()
-        lock.lock()
-        defer { lock.unlock() }
-        let taken = jobs
-        jobs.removeAll()
-        return (taken, stopRequested)
+        return lock.withLock {
+            let taken = jobs
+            jobs.removeAll()
+            return (taken, stopRequested)
+        }
     }
 }

@@ -1,5 +1,9 @@
 import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RawUDP
 
 /// One HTTP/1.x request to the metrics endpoint: read the request head,
@@ -24,7 +28,7 @@ final class MetricsConnection: ServedConnection {
     var requestLine: String? {
         guard let end = request.firstRange(of: [13, 10, 13, 10]) ?? request.firstRange(of: [10, 10]) else { return nil }
         let head = String(decoding: request[..<end.lowerBound], as: UTF8.self)
-        return head.split(separator: "\n", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        return head.split(separator: "\n", maxSplits: 1).first.map { String($0.trimmingWhitespace()) }
     }
 
     func answer(_ response: [UInt8]) {

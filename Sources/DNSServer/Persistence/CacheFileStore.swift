@@ -1,6 +1,8 @@
 import DNSForward
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// `--cache-file` in service: loaded once at start, before the first query;
@@ -19,7 +21,7 @@ public final class CacheFileStore: @unchecked Sendable {
     private let cache: DNSCache
     private let logger: Logger
     private let queue = DispatchQueue(label: "tproxy-dns.cache-file", qos: .utility)
-    private let lock = NSLock()
+    private let lock = PthreadMutex()
     private var state: DaemonStats.CacheFile
     private var timer: DispatchSourceTimer?
 
@@ -63,7 +65,7 @@ public final class CacheFileStore: @unchecked Sendable {
         } else if let counts = result.counts {
             logger.info("cache file loaded", metadata: [
                 "path": "\(path)", "entries": "\(counts.loaded)", "expired": "\(counts.expired)",
-                "milliseconds": "\(String(format: "%.1f", milliseconds))",
+                "milliseconds": "\(String(cFormat: "%.1f", milliseconds))",
             ])
         } else {
             logger.info("no cache file yet; starting with an empty cache", metadata: ["path": "\(path)"])
@@ -119,7 +121,7 @@ public final class CacheFileStore: @unchecked Sendable {
             }
             logger.info("cache file saved", metadata: [
                 "path": "\(path)", "entries": "\(entries)", "bytes": "\(bytes.count)", "reason": "\(reason)",
-                "milliseconds": "\(String(format: "%.1f", milliseconds))",
+                "milliseconds": "\(String(cFormat: "%.1f", milliseconds))",
             ])
         } catch {
             lock.withLock {

@@ -1,5 +1,5 @@
 import DNSForward
-import Foundation
+import Dispatch
 import RawUDP
 
 #if canImport(Glibc)
@@ -11,8 +11,11 @@ import Glibc
 /// full the record is dropped and counted.
 final class QueryLog: @unchecked Sendable {
     // @unchecked: `pending`, `dropped`, `written` and `stopping` are only touched
-    // with `condition` locked; `file` only by the writer thread after init.
-    private let condition = NSCondition()
+    // with `lock` held; `file` only by the writer thread after init.
+    private let lock = PthreadMutex()
+    /// Signalled when `pending` turns non-empty or at `close`; a spare signal costs the
+    /// writer one empty turn.
+    private let work = DispatchSemaphore(value: 0)
     private var pending: [QueryLogRecord] = []
     private var dropped = 0
     private var written = 0
@@ -35,35 +38,30 @@ final class QueryLog: @unchecked Sendable {
         }
         file = opened
         pending.reserveCapacity(1024)
-        let thread = Thread { [self] in writeLoop() }
-        thread.name = "query-log"
-        thread.start()
+        DetachedThread.start(name: "query-log") { [self] in writeLoop() }
     }
 
     /// Queues a record; never blocks beyond a short lock.
     func record(_ record: QueryLogRecord) {
-        condition.lock()
-        if pending.count >= capacity {
-            dropped += 1
-        } else {
+        let wakeWriter = lock.withLock {
+            guard pending.count < capacity else {
+                dropped += 1
+                return false
+            }
             pending.append(record)
-            if pending.count == 1 { condition.signal() }
+            return pending.count == 1
         }
-        condition.unlock()
+        if wakeWriter { work.signal() }
     }
 
     var counts: (written: Int, dropped: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (written, dropped)
+        lock.withLock { (written, dropped) }
     }
 
     /// Writes what is queued, then stops the writer thread.
     func close() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        condition.unlock()
+        lock.withLock { stopping = true }
+        work.signal()
         finished.wait()
         fclose(file)
     }
@@ -71,19 +69,20 @@ final class QueryLog: @unchecked Sendable {
     private func writeLoop() {
         var batch: [QueryLogRecord] = []
         while true {
-            condition.lock()
-            while pending.isEmpty, !stopping { condition.wait() }
-            swap(&batch, &pending)
-            let stop = stopping && batch.isEmpty
-            condition.unlock()
+            let stop = lock.withLock {
+                swap(&batch, &pending)
+                return stopping && batch.isEmpty
+            }
             if stop { break }
+            if batch.isEmpty {
+                work.wait()
+                continue
+            }
             var text = ""
             for record in batch { text += record.line }
             fputs(text, file)
             fflush(file)
-            condition.lock()
-            written += batch.count
-            condition.unlock()
+            lock.withLock { written += batch.count }
             batch.removeAll(keepingCapacity: true)
         }
         finished.signal()

@@ -1,5 +1,9 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import RawUDP
 
@@ -21,9 +25,7 @@ final class DaemonWorker: @unchecked Sendable {
     /// SO_REUSEPORT group would drop every query hashed to it.
     func start(finished: DispatchGroup, primary: LoopMailbox) {
         finished.enter()
-        let name = "dns-worker-\(index)"
-        let thread = Thread { [self] in
-            try? CurrentThread.setName(name)
+        DetachedThread.start(name: "dns-worker-\(index)") { [self] in
             do {
                 try loop.run()
             } catch {
@@ -32,7 +34,6 @@ final class DaemonWorker: @unchecked Sendable {
             }
             finished.leave()
         }
-        thread.start()
     }
 }
 

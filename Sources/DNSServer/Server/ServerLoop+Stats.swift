@@ -33,7 +33,7 @@ extension ServerLoop {
                       rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 },
                       caseRandomization: health.caseRandomization)
             },
-            originalDestinations: pipeline.destinations.ranked.map { .init(address: $0.address, queries: $0.queries) },
+            originalDestinations: pipeline.destinations.ranked { $0.description },
             transport: .init(tcpConnections: tcp?.connectionCount ?? 0, tcpRejected: tcp?.rejectedConnections ?? 0,
                              replySendFailures: pipeline.udpReplies.sendFailures, receiveDropsTruncated: drops.truncated,
                              receiveDropsNoOriginalDestination: drops.missingOriginalDestination,
@@ -47,7 +47,9 @@ extension ServerLoop {
             admission: .init(refused: admission.counters.refused, ignored: admission.counters.ignored,
                              rateLimited: admission.counters.rateLimited,
                              refusedDropped: admission.counters.refusedDropped),
-            queriesByWorker: [answers.queries])
+            queriesByWorker: [answers.queries],
+            topNames: pipeline.names.ranked(limit: DaemonStats.topLimit),
+            topClients: pipeline.clients.ranked(limit: DaemonStats.topLimit) { $0.description })
     }
 
     /// Pauses of every listener on this loop (none on a worker).

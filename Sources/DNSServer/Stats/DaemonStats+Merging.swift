@@ -29,6 +29,12 @@ extension DaemonStats {
         admission.rateLimited += other.admission.rateLimited
         admission.refusedDropped = Self.sum(admission.refusedDropped, other.admission.refusedDropped)
         queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
+        if topNames != nil || other.topNames != nil {
+            topNames = Self.merged(topNames ?? [], other.topNames ?? [], limit: Self.topLimit)
+        }
+        if topClients != nil || other.topClients != nil {
+            topClients = Self.merged(topClients ?? [], other.topClients ?? [], limit: Self.topLimit)
+        }
     }
 
     /// Optional counts (absent from older daemons) add up as zero.
@@ -37,13 +43,17 @@ extension DaemonStats {
     }
 
     /// Summed by address, most asked first, "other" (past a loop's capacity) last.
-    private static func merged(_ a: [Destination], _ b: [Destination]) -> [Destination] {
+    private static func merged(_ a: [Destination], _ b: [Destination], limit: Int = .max) -> [Destination] {
         var queries: [String: Int] = [:]
         for row in a + b { queries[row.address, default: 0] += row.queries }
-        let other = queries.removeValue(forKey: "other")
-        var rows = queries.map { Destination(address: $0.key, queries: $0.value) }
-            .sorted { $0.queries == $1.queries ? $0.address < $1.address : $0.queries > $1.queries }
-        if let other { rows.append(Destination(address: "other", queries: other)) }
+        let other = queries.removeValue(forKey: "other") ?? 0
+        return ranked(queries.map { Destination(address: $0.key, queries: $0.value) }, other: other, limit: limit)
+    }
+
+    /// Most asked first (ties by address), at most `limit`, then "other" when it counted any.
+    static func ranked(_ rows: [Destination], other: Int, limit: Int) -> [Destination] {
+        var rows = Array(rows.sorted { $0.queries == $1.queries ? $0.address < $1.address : $0.queries > $1.queries }.prefix(limit))
+        if other > 0 { rows.append(Destination(address: "other", queries: other)) }
         return rows
     }
 }

@@ -109,4 +109,11 @@ public struct DaemonStats: Codable, Sendable {
     public var queriesByWorker: [Int]?
     /// `--cache-file`'s loads and saves; nil when there is none (and from older daemons).
     public var cacheFile: CacheFile?
+    /// The most asked question names and the busiest clients (`topLimit` each, "other" last
+    /// once a loop tracks its 4096): `tproxy-dns top`. Optional: older daemons lack them.
+    public var topNames: [Destination]?
+    public var topClients: [Destination]?
+
+    /// Rows of `topNames` and `topClients` a loop reports.
+    public static let topLimit = 20
 }

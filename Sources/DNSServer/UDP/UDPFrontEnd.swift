@@ -84,7 +84,7 @@ final class UDPFrontEnd: EventHandler {
 
     private func answerFromCache(_ datagram: InterceptedDatagram, now: MonotonicInstant) -> Bool {
         guard let hit = pipeline.forwarder.answerFromCache(datagram.payload, now: now, into: replyBuffer) else { return false }
-        pipeline.destinations.record(datagram.originalDestination.address)
+        pipeline.countAsker(datagram.payload, client: datagram.client.address, originalDestination: datagram.originalDestination.address)
         pipeline.udpReplies.send(UnsafeRawBufferPointer(rebasing: replyBuffer[..<hit.length]),
                                  from: datagram.originalDestination, to: datagram.client)
         let client = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)

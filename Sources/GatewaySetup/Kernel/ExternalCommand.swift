@@ -1,9 +1,10 @@
-import Dispatch
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
 #endif
+import RawUDP
 
 /// A program (`nft`, `ip`, `ss`) run to completion with its output captured.
 public struct ExternalCommand: Sendable, CustomStringConvertible {
@@ -32,51 +33,16 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
         guard let path = Self.locate(program) else {
             throw ExternalCommandError(command: description, reason: .notFound)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C" // messages we quote and parse stay in English
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        if let input {
-            // Written before the program starts, while this process still holds the read
-            // end: no SIGPIPE if the program exits without reading, and no deadlock as long
-            // as the pipe can hold it all (our rulesets are a few kilobytes).
-            let stdin = Pipe()
-            let bytes = Array(input.utf8)
-            if bytes.count > 65_536 {
-                // F_SETPIPE_SZ (a _GNU_SOURCE constant the Glibc module does not export).
-                _ = fcntl(stdin.fileHandleForWriting.fileDescriptor, 1031, Int32(min(bytes.count, 1 << 20)))
-            }
-            guard Self.writeAll(bytes, to: stdin.fileHandleForWriting.fileDescriptor) else {
-                throw ExternalCommandError(command: description, reason: .couldNotStart("input of \(bytes.count) bytes does not fit a pipe"))
-            }
-            try? stdin.fileHandleForWriting.close()
-            process.standardInput = stdin.fileHandleForReading
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
+        let child = ChildProcess(path: path, arguments: arguments, environment: environment.map { "\($0.key)=\($0.value)" })
         do {
-            try process.run()
+            let outcome = try child.run(input: input.map { Array($0.utf8) })
+            return Result(status: outcome.status, output: String(decoding: outcome.output, as: UTF8.self),
+                          errorOutput: String(decoding: outcome.errorOutput, as: UTF8.self))
         } catch {
             throw ExternalCommandError(command: description, reason: .couldNotStart("\(error)"))
         }
-        // stderr drains on another thread so a program filling one pipe while we wait on
-        // the other cannot stall both of us.
-        let errorText = CapturedText()
-        let group = DispatchGroup()
-        let errorHandle = errors.fileHandleForReading
-        DispatchQueue.global().async(group: group) {
-            errorText.set(String(decoding: errorHandle.readDataToEndOfFile(), as: UTF8.self))
-        }
-        let outputText = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        group.wait()
-        process.waitUntilExit()
-        let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-        return Result(status: status, output: outputText, errorOutput: errorText.value)
     }
 
     /// Runs the program and returns its output; a non-zero exit throws with its stderr.
@@ -96,32 +62,6 @@ public struct ExternalCommand: Sendable, CustomStringConvertible {
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
         return directories.lazy.map { $0 + "/" + program }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
-
-    private static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-        // Non-blocking: a full pipe is a failure, never a hang.
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
-    }
-}
-
-/// Text one thread sets and another reads after `DispatchGroup.wait()`.
-// @unchecked Sendable: every access holds `lock`.
-private final class CapturedText: @unchecked Sendable {
-    private let lock = NSLock()
-    private var text = ""
-
-    func set(_ value: String) { lock.withLock { text = value } }
-    var value: String { lock.withLock { text } }
 }
 
 /// A program that could not run or failed, with the command line and what it said.
@@ -149,7 +89,7 @@ public struct ExternalCommandError: Error, CustomStringConvertible {
         case .couldNotStart(let why):
             return "`\(command)` could not start: \(why)"
         case .failed(let status, let message):
-            let text = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let text = message.split(separator: "\n").map { $0.trimmingWhitespace() }
                 .filter { !$0.isEmpty }.joined(separator: " | ")
             return "`\(command)` failed (exit \(status))" + (text.isEmpty ? "" : ": " + text)
         }

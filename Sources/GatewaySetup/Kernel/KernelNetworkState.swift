@@ -1,4 +1,9 @@
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Reads the network namespace's nftables, policy routing and sysctls through `nft`, `ip`
 /// and /proc. Every read is one small function so `rules` and `doctor` share them.
@@ -50,7 +55,7 @@ public enum KernelNetworkState {
     /// A sysctl under /proc/sys ("net/ipv4/conf/all/rp_filter"); nil when absent.
     public static func sysctl(_ path: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/sys/" + path, encoding: .utf8) else { return nil }
-        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return Int(text.trimmingWhitespace())
     }
 
     /// Interfaces with IPv4 configuration, without the pseudo-entries all/default.

@@ -1,4 +1,9 @@
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The effective capability set of a process, from the `CapEff:` line of /proc/PID/status.
 public struct ProcessCapabilities: Equatable, Sendable {
@@ -17,7 +22,7 @@ public struct ProcessCapabilities: Equatable, Sendable {
     /// nil when the text has no well-formed CapEff line.
     public init?(procStatus text: String) {
         for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces)
+            let hex = line.dropFirst("CapEff:".count).trimmingWhitespace()
             guard !hex.isEmpty, hex.allSatisfy(\.isHexDigit), let value = UInt64(hex, radix: 16) else { return nil }
             effective = value
             return

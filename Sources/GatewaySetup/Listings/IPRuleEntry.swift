@@ -1,4 +1,9 @@
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One line of `ip -N rule show`, e.g. `1000:	from all fwmark 0x2d4e lookup 153`
 /// (`-N` prints tables as numbers even when /etc/iproute2/rt_tables names them).
@@ -34,7 +39,7 @@ public struct IPRuleEntry: Equatable, Sendable {
 
     public static func parse(_ line: String) -> IPRuleEntry? {
         guard let colon = line.firstIndex(of: ":"),
-              let priority = UInt32(line[..<colon].trimmingCharacters(in: .whitespaces)) else { return nil }
+              let priority = UInt32(line[..<colon].trimmingWhitespace()) else { return nil }
         var entry = IPRuleEntry(priority: priority)
         var tokens = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })[...]
         while let token = tokens.popFirst() {

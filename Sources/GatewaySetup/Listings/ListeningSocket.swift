@@ -34,13 +34,13 @@ public struct ListeningSocket: Equatable, Sendable {
     private static func owners(_ text: String) -> [Owner] {
         var result: [Owner] = []
         var rest = Substring(text)
-        while let open = rest.range(of: "(\"") {
+        while let open = rest.firstRange(of: "(\"") {
             rest = rest[open.upperBound...]
             guard let close = rest.firstIndex(of: "\"") else { break }
             let name = String(rest[..<close])
             rest = rest[close...]
             var pid = 0
-            if let pidStart = rest.range(of: "pid=") {
+            if let pidStart = rest.firstRange(of: "pid=") {
                 let digits = rest[pidStart.upperBound...].prefix { $0.isASCII && $0.isWholeNumber }
                 pid = Int(digits) ?? 0
                 rest = rest[pidStart.upperBound...]

@@ -1,3 +1,4 @@
+import DNSForward
 /// What `doctor` needs from `nft list ruleset`: every tproxy rule, table comments, and the
 /// interface names a table matches on. nft prints one rule a line, which is all we rely on.
 public struct NftRulesetListing: Equatable, Sendable {
@@ -97,14 +98,5 @@ public struct NftRulesetListing: Equatable, Sendable {
     private static func quotedStrings(in line: Substring) -> [String] {
         line.split(separator: "\"", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }.map { String($0.element) }
-    }
-}
-
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        var result = self
-        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
-        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
-        return result
     }
 }

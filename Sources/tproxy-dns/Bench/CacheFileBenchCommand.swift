@@ -1,7 +1,11 @@
 import ArgumentParser
 import DNSForward
 import DNSServer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import RawUDP
 
@@ -48,14 +52,14 @@ struct CacheFileBenchCommand: ParsableCommand {
         store.saveAtExit()
         let saved = store.status
         guard saved.saveError == nil else { throw ValidationError("save failed: \(saved.saveError!)") }
-        print(String(format: "save: %d entries, %d bytes in %.1f ms", saved.savedEntries ?? 0, saved.savedBytes ?? 0,
+        print(String(cFormat: "save: %ld entries, %ld bytes in %.1f ms", saved.savedEntries ?? 0, saved.savedBytes ?? 0,
                      saved.saveMilliseconds ?? 0))
         if writeOnly { return }
 
         let loaded = DNSCache(configuration: configuration.cache)
         let loader = CacheFileStore(path: path, saveInterval: 0, cache: loaded, logger: logger)
         loader.load()
-        print(String(format: "load: %d entries in %.1f ms (file read, checked, decoded, inserted)",
+        print(String(cFormat: "load: %ld entries in %.1f ms (file read, checked, decoded, inserted)",
                      loader.status.loadedEntries ?? 0, loader.status.loadMilliseconds ?? 0))
 
         let idle = Self.hitLatencies(forwarder, queries, now: start) { $0 >= 200_000 }
@@ -92,7 +96,7 @@ struct CacheFileBenchCommand: ParsableCommand {
     private static func summary(_ samples: [Int]) -> String {
         let sorted = samples.sorted()
         func percentile(_ p: Double) -> Double { Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000 }
-        return String(format: "%d hits: p50 %.2f µs, p99 %.2f µs, p99.9 %.2f µs, max %.1f µs", sorted.count,
+        return String(cFormat: "%ld hits: p50 %.2f µs, p99 %.2f µs, p99.9 %.2f µs, max %.1f µs", sorted.count,
                       percentile(0.5), percentile(0.99), percentile(0.999), Double(sorted.last ?? 0) / 1000)
     }
 }

@@ -1,6 +1,13 @@
 import DNSServer
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import DNSForward
 import Logging
 import RawUDP
@@ -64,7 +71,7 @@ struct DNSWorkBenchCommand: ParsableCommand {
             guard case .reply(_, let bytes, _)? = actions.first else { throw ValidationError("hit \(round) was no reply") }
             built &+= try bytes.withUnsafeBytes { try UDPDatagramBuilder.write(from: server, to: client, payload: $0, into: packet) }
         }
-        print("hits \(hits) per path, \(names) names, \(built / (2 * hits)) bytes per packet: fast path \(String(format: "%.0f", fast)) ns per hit, full path \(String(format: "%.0f", full)) ns per hit (each with the datagram build); cache hits counted \(forwarder.counters.answeredFromCache)")
+        print("hits \(hits) per path, \(names) names, \(built / (2 * hits)) bytes per packet: fast path \(String(cFormat: "%.0f", fast)) ns per hit, full path \(String(cFormat: "%.0f", full)) ns per hit (each with the datagram build); cache hits counted \(forwarder.counters.answeredFromCache)")
 
         // Misses against a cache already full (its default size), as in a long run: each
         // insertion evicts.
@@ -75,13 +82,13 @@ struct DNSWorkBenchCommand: ParsableCommand {
         for query in filler { Self.miss(query, forwarder: missing, context: context, now: start) }
         let perEntry = Double(Self.residentBytes() - residentBefore) / Double(missing.cache.count)
         let wirePerEntry = Double(missing.cache.bytes) / Double(missing.cache.count)
-        print("memory: \(missing.cache.count) cached answers of \(String(format: "%.0f", wirePerEntry)) wire bytes each: resident set grew \(String(format: "%.0f", perEntry)) bytes per answer (\(String(format: "%.0f", perEntry - wirePerEntry)) beyond the wire bytes)")
+        print("memory: \(missing.cache.count) cached answers of \(String(cFormat: "%.0f", wirePerEntry)) wire bytes each: resident set grew \(String(cFormat: "%.0f", perEntry)) bytes per answer (\(String(cFormat: "%.0f", perEntry - wirePerEntry)) beyond the wire bytes)")
         let perMiss = try Self.nanoseconds(misses) { round in
             guard Self.miss(missQueries[round], forwarder: missing, context: context, now: start) else {
                 throw ValidationError("miss \(round) was not answered")
             }
         }
-        print("misses \(misses) (cache full, \(missing.cache.count) entries): \(String(format: "%.0f", perMiss)) ns per miss (query, upstream query, reply validated, cached, rendered); answered from upstream \(missing.counters.answeredFromUpstream)")
+        print("misses \(misses) (cache full, \(missing.cache.count) entries): \(String(cFormat: "%.0f", perMiss)) ns per miss (query, upstream query, reply validated, cached, rendered); answered from upstream \(missing.counters.answeredFromUpstream)")
     }
 
     /// This process's resident set, from /proc/self/statm (pages).

@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import RawUDP
 
 /// One `bench-limit --workers` thread: its own SO_REUSEPORT receiver, raw
@@ -34,13 +34,7 @@ final class EchoWorker: @unchecked Sendable {
     /// instead of serving with a silent gap in the group.
     func start(shutdown: WakeEvent, finished: DispatchGroup) {
         finished.enter()
-        let name = "echo-worker-\(index)"
-        let thread = Thread { [self] in
-            // For top -H and /proc/PID/task/*/comm; best effort. Not Thread.name: set
-            // from inside the block it still left one of two workers with the process's
-            // name here (swift-corelibs-foundation sets it only on a thread it believes
-            // current).
-            try? CurrentThread.setName(name)
+        DetachedThread.start(name: "echo-worker-\(index)") { [self] in
             do throws(SystemCallError) {
                 try echo.run(poller: poller, stopToken: PollToken.shutdown)
             } catch {
@@ -49,6 +43,5 @@ final class EchoWorker: @unchecked Sendable {
             }
             finished.leave()
         }
-        thread.start()
     }
 }

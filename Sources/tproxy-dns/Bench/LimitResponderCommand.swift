@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Dispatch
 import RawUDP
 
 #if canImport(Glibc)

@@ -1,6 +1,14 @@
 import ArgumentParser
 import DNSServer
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension CacheCommand {
     struct Save: ParsableCommand {
@@ -31,7 +39,7 @@ extension CacheCommand {
                     printError("tproxy-dns: the save has not finished after \(wait) s; `tproxy-dns cache stats` shows when it does")
                     throw ExitCode(1)
                 }
-                Thread.sleep(forTimeInterval: 0.1)
+                usleep(100_000)
             }
         }
 
@@ -44,7 +52,7 @@ extension CacheCommand {
                 print(ControlOptions.jsonLine(file))
             } else {
                 print("saved \(file.savedEntries ?? 0) entries (\(file.savedBytes ?? 0) bytes) to \(file.path)"
-                      + " in \(String(format: "%.1f", file.saveMilliseconds ?? 0)) ms")
+                      + " in \(String(cFormat: "%.1f", file.saveMilliseconds ?? 0)) ms")
             }
         }
     }

@@ -1,6 +1,10 @@
 import DNSServer
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RawUDP
 
 #if canImport(Glibc)

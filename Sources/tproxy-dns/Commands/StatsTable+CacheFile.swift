@@ -1,5 +1,10 @@
 import DNSServer
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension StatsTable {
     /// `--cache-file`: where, how often, and what the last load and save did.
@@ -26,11 +31,10 @@ extension StatsTable {
     }
 
     private static func time(_ unixSeconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date(timeIntervalSince1970: unixSeconds))
+        Date(timeIntervalSince1970: unixSeconds).ISO8601Format()
     }
 
     private static func milliseconds(_ value: Double?) -> String {
-        value.map { String(format: " in %.1f ms", $0) } ?? ""
+        value.map { String(cFormat: " in %.1f ms", $0) } ?? ""
     }
 }

@@ -1,4 +1,5 @@
 import DNSServer
+import DNSForward
 
 /// `cache stats` for a terminal: sections of aligned label/value rows.
 enum StatsTable {
@@ -12,7 +13,7 @@ enum StatsTable {
             "upstreams\n",
             table(header: ["address", "state", "queries", "failures", "rtt"], rows: stats.upstreams.map {
                 [$0.address, $0.up ? "up" : "DOWN", "\($0.queries)", "\($0.failures)",
-                 $0.rttMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-"]
+                 $0.rttMilliseconds.map { String(cFormat: "%.1f ms", $0) } ?? "-"]
             }),
             "original destinations (the servers clients asked)\n",
             table(header: ["address", "queries"], rows: stats.originalDestinations.map { [$0.address, "\($0.queries)"] }),

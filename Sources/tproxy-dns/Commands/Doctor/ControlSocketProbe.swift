@@ -1,5 +1,9 @@
 import DNSServer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import GatewaySetup
 import RawUDP
 

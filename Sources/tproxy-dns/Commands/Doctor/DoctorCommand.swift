@@ -1,6 +1,10 @@
 import ArgumentParser
 import GatewaySetup
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import RawUDP
 
 struct DoctorCommand: ParsableCommand {

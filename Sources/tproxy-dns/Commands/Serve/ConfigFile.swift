@@ -1,4 +1,9 @@
+import DNSForward
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A configuration file error: where, and what.
 struct ConfigFileError: Error, CustomStringConvertible {
@@ -72,15 +77,15 @@ struct ConfigFile {
             let lineNumber = index + 1
             var statement = stripComment(lines[index])
             index += 1
-            if statement.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            if statement.trimmingCharacters(in: .whitespaces).hasPrefix("[") {
+            if statement.trimmingWhitespace().isEmpty { continue }
+            if statement.trimmingWhitespace().hasPrefix("[") {
                 throw ConfigFileError(file: path, line: lineNumber,
                                       message: "sections are not used: every key is a `serve` flag name at the top level")
             }
             guard let equals = statement.firstIndex(of: "=") else {
                 throw ConfigFileError(file: path, line: lineNumber, message: "expected `key = value`")
             }
-            let key = statement[..<equals].trimmingCharacters(in: .whitespaces)
+            let key = String(statement[..<equals].trimmingWhitespace())
             guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
                 throw ConfigFileError(file: path, line: lineNumber, message: "invalid key `\(key)`")
             }
@@ -89,7 +94,7 @@ struct ConfigFile {
                 statement += " " + stripComment(lines[index])
                 index += 1
             }
-            let valueText = statement[statement.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            let valueText = statement[statement.index(after: equals)...].trimmingWhitespace()
             var scanner = ValueScanner(text: Array(valueText), file: path, line: lineNumber)
             let value = try scanner.value()
             try scanner.expectEnd()
@@ -231,7 +236,7 @@ private struct ValueScanner {
         let word = String(text[start..<position])
         if word == "true" { return .boolean(true) }
         if word == "false" { return .boolean(false) }
-        let digits = word.replacingOccurrences(of: "_", with: "")
+        let digits = word.replacing("_", with: "")
         if let integer = Int(digits) { return .integer(integer) }
         if digits.contains("."), let decimal = Double(digits), decimal.isFinite { return .decimal(decimal) }
         throw fail("`\(word)` is not a value: quote strings, e.g. \"\(word)\"")

@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +47,12 @@ struct ControlDirectory {
 
     let socketPath: String
 
-    var path: String { (socketPath as NSString).deletingLastPathComponent }
+    /// The socket path without its last component ("/" for a socket in the root, "" for a
+    /// bare name in the working directory).
+    var path: String {
+        guard let slash = socketPath.lastIndex(of: "/") else { return "" }
+        return slash == socketPath.startIndex ? "/" : String(socketPath[..<slash])
+    }
 
     /// The problem with a directory in this state, for a daemon running as `user`.
     func problem(with status: Status, user: uid_t) -> Problem? {
@@ -67,15 +70,12 @@ struct ControlDirectory {
     func prepare() throws(Problem) {
         let directory = path
         guard !directory.isEmpty else { return }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
-        } catch {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if let error = Self.makeDirectories(directory) {
+            var info = stat()
+            if stat(directory, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
                 throw .notADirectory(socket: socketPath, directory: directory)
             }
-            throw .unusable(socket: socketPath, directory: directory, reason: Self.reason(error))
+            throw .unusable(socket: socketPath, directory: directory, reason: String(cString: strerror(error)))
         }
         var info = stat()
         guard stat(directory, &info) == 0 else {
@@ -85,12 +85,14 @@ struct ControlDirectory {
         if let problem = problem(with: status, user: geteuid()) { throw problem }
     }
 
-    /// Foundation's wording of a failed mkdir, down to the POSIX reason when it has one.
-    private static func reason(_ error: any Error) -> String {
-        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
+    /// `mkdir -p` with mode 0755: nil, or the errno of the first mkdir that failed for
+    /// another reason than an existing entry (which the stat after it judges).
+    private static func makeDirectories(_ directory: String) -> Int32? {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            if mkdir(prefix, 0o755) != 0, errno != EEXIST { return errno }
         }
-        return error.localizedDescription
+        return nil
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Merges a `serve --config` file with the command line: the file becomes
 /// flags placed before the real ones, so ArgumentParser checks both the same
