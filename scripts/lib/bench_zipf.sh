@@ -17,6 +17,8 @@
 # Settings: BENCH_ZIPF_QPS (4000), BENCH_ZIPF_UNIVERSE (1000000), BENCH_ZIPF_EXPONENT (0.9),
 # BENCH_ZIPF_FIRST_TIME (0.20), BENCH_ZIPF_SEED (20), BENCH_ZIPF_CACHE_ENTRIES (the universe:
 # every name fits, so a miss is a first-time name, whatever each daemon evicts),
+# BENCH_ZIPF_CACHE_MEMORY (1G: tproxy-dns --cache-memory, whose default of 32M holds only
+# ~200,000 of these answers; the entry count is then the limit, as in dnsdist),
 # BENCH_ZIPF_WARMUP_QPS (8000: the relay is Python; faster warm-ups lose queries there),
 # BENCH_UPSTREAM_DELAY_MS (20), BENCH_ZIPF_RELAY_ADDR (198.51.100.54),
 # BENCH_ZIPF_HIT_MS (5: an answer faster than this counts as a cache hit), BENCH_ZIPF_TTL
@@ -30,6 +32,7 @@ BENCH_ZIPF_EXPONENT=${BENCH_ZIPF_EXPONENT:-0.9}
 BENCH_ZIPF_FIRST_TIME=${BENCH_ZIPF_FIRST_TIME:-0.20}
 BENCH_ZIPF_SEED=${BENCH_ZIPF_SEED:-20}
 BENCH_ZIPF_CACHE_ENTRIES=${BENCH_ZIPF_CACHE_ENTRIES:-$BENCH_ZIPF_UNIVERSE}
+BENCH_ZIPF_CACHE_MEMORY=${BENCH_ZIPF_CACHE_MEMORY:-1G}
 BENCH_ZIPF_WARMUP_QPS=${BENCH_ZIPF_WARMUP_QPS:-8000}
 BENCH_UPSTREAM_DELAY_MS=${BENCH_UPSTREAM_DELAY_MS:-20}
 BENCH_ZIPF_RELAY_ADDR=${BENCH_ZIPF_RELAY_ADDR:-198.51.100.54}
@@ -73,12 +76,13 @@ zipf_label() { # ROW FLAG
     esac
 }
 
-# zipf_tproxy_stats: the running tproxy-dns's "hits misses prefetches" from its control socket.
+# zipf_tproxy_stats: the running tproxy-dns's "hits misses prefetches evictions" from its
+# control socket.
 zipf_tproxy_stats() {
     lab_exec gw "$(lab_daemon_bin)" cache stats --json --control "$LAB_CONTROL" 2>/dev/null |
         python3 -c 'import json, sys
 c = json.load(sys.stdin)["cache"]
-print(c["hits"], c["misses"], c.get("prefetches") or 0)'
+print(c["hits"], c["misses"], c.get("prefetches") or 0, c["evictions"])'
 }
 
 # zipf_latency_hits FILE: "HITS ANSWERED" from dnsperf -v's per-query latencies.
@@ -86,22 +90,49 @@ zipf_latency_hits() {
     awk -v limit="$BENCH_ZIPF_HIT_MS" '/^> / { n++; if ($NF * 1000 < limit) h++ } END { print h + 0, n + 0 }' "$1"
 }
 
-# zipf_warm SERVER: the warm-up file once, paced; prints "SENT ANSWERED SECONDS".
+# zipf_warm SERVER: the warm-up file, paced, then up to three more passes (each after 6 s:
+# past tproxy-dns's --servfail-ttl; each at half the rate before) for the names that got no
+# NOERROR yet: a SERVFAIL or a timeout, e.g. when the relay falls behind, would leave that
+# name uncached and add it to the window's misses. Prints "NAMES SECONDS RESENT NOERROR
+# FIRST_RCODES" (RESENT: names sent again, over all passes; FIRST_RCODES: the first pass's
+# dnsperf summary, empty when every answer was NOERROR).
 zipf_warm() {
-    local out=$LAB_RUN/out/zipf-warmup.txt lines
-    lines=$(wc -l <"$LAB_RUN/queries/zipf-warmup.txt")
+    local file=$LAB_RUN/queries/zipf-warmup.txt out=$LAB_RUN/out/zipf-warmup lines resent=0 rcodes
+    lines=$(wc -l <"$file")
     mkdir -p "$LAB_RUN/out"
-    ((lines > 0)) || { echo "0 0 0"; return 0; }
-    lab_exec client timeout $((lines / BENCH_ZIPF_WARMUP_QPS + 60)) dnsperf -s "$1" -d "$LAB_RUN/queries/zipf-warmup.txt" \
-        -n 1 -Q "$BENCH_ZIPF_WARMUP_QPS" -c 8 -q 2000 -t 2 >"$out" 2>&1
-    echo "$(dnsperf_value "$out" "Queries sent" 1) $(dnsperf_value "$out" "Queries completed" 1) $(awk -v t="$(dnsperf_value "$out" "Run time (s)" 1)" 'BEGIN { printf "%.1f", t }')"
+    ((lines > 0)) || { echo "0 0 0 0"; return 0; }
+    zipf__warm_pass "$1" "$file" "$BENCH_ZIPF_WARMUP_QPS" >"$out-1.txt"
+    rcodes=$(sed -n 's/^ *Response codes: *//p' "$out-1.txt" | head -n 1)
+    [[ $rcodes == "NOERROR "*"(100.00%)" ]] && rcodes=
+    local pass again rate=$BENCH_ZIPF_WARMUP_QPS
+    for pass in 2 3 4; do
+        zipf__not_noerror "$file" "$out"-[0-9].txt >"$out-again.txt"
+        again=$(wc -l <"$out-again.txt")
+        ((again > 0)) || break
+        resent=$((resent + again)) rate=$((rate / 2))
+        sleep 6
+        zipf__warm_pass "$1" "$out-again.txt" "$((rate > 100 ? rate : 100))" >"$out-$pass.txt"
+    done
+    echo "$lines $(awk -v t="$(dnsperf_value "$out-1.txt" "Run time (s)" 1)" 'BEGIN { printf "%.1f", t }')" \
+        "$resent $((lines - $(zipf__not_noerror "$file" "$out"-[0-9].txt | wc -l))) $rcodes"
+}
+zipf__warm_pass() { # SERVER FILE QPS: dnsperf -v's output
+    local lines
+    lines=$(wc -l <"$2")
+    lab_exec client timeout $((lines / $3 + 60)) dnsperf -s "$1" -d "$2" -n 1 -Q "$3" -c 8 -q 2000 -t 2 -v 2>&1
+}
+zipf__not_noerror() { # NAMES_FILE DNSPERF_OUTPUT...: the names (dnsperf lines) no output answered NOERROR
+    awk 'FILENAME != first { if ($1 == ">" && $2 == "NOERROR") ok[tolower($3)] = 1; next }
+        { names[FNR] = $0; key[FNR] = tolower($1); n = FNR }
+        END { for (i = 1; i <= n; i++) if (!(key[i] in ok)) print names[i] }' first="$1" "$@"
 }
 
 zipf_start_daemon() { # ROW FLAG: sets zipf_pid (not in a subshell: the daemon stays our child)
     zipf_pid=
     if [[ $1 == tproxy-dns ]]; then
         LAB_DAEMON_UPSTREAMS=$BENCH_ZIPF_RELAY_ADDR lab_start_daemon --cache-size "$BENCH_ZIPF_CACHE_ENTRIES" \
-            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" ${2:+"$2"} || return 1
+            --cache-memory "$BENCH_ZIPF_CACHE_MEMORY" --max-in-flight "$BENCH_MAX_IN_FLIGHT" \
+            --workers "$BENCH_WORKERS" ${2:+"$2"} || return 1
         zipf_pid=$(cat "$LAB_RUN/daemon.pid")
     else
         BENCH_UPSTREAM=$BENCH_ZIPF_RELAY_ADDR BENCH_CACHE_ENTRIES=$BENCH_ZIPF_CACHE_ENTRIES bench_start "$1" ||
@@ -120,7 +151,10 @@ run_zipf_row() {
     local warm stats_before= stats_after= notes
     say "Zipf $label: warm-up, $(wc -l <"$LAB_RUN/queries/zipf-warmup.txt") names at up to $BENCH_ZIPF_WARMUP_QPS QPS"
     warm=$(zipf_warm "$server")
-    notes="warm-up: ${warm%% *} names sent, $(cut -d' ' -f2 <<<"$warm") answered in $(cut -d' ' -f3 <<<"$warm") s"
+    local names seconds resent noerror rcodes
+    read -r names seconds resent noerror rcodes <<<"$warm"
+    notes="warm-up: $names names in $seconds s, $noerror cached (NOERROR)"
+    ((resent > 0)) && notes+=", $resent re-sent in later passes (first pass: ${rcodes:-some lost})"
     [[ $row == tproxy-dns ]] && stats_before=$(zipf_tproxy_stats)
     fixed_run "$label" "$pid" zipf "$server" "$LAB_RUN/queries/zipf-window.txt" "$BENCH_ZIPF_QPS" 1 - "$notes" || status=1
     [[ $row == tproxy-dns ]] && stats_after=$(zipf_tproxy_stats)
@@ -144,7 +178,8 @@ zipf_record() {
     if [[ -n $2 && -n $3 ]]; then
         read -r daemon_hits prefetch_note < <(awk -v b="$2" -v a="$3" 'BEGIN {
             split(b, x, " "); split(a, y, " "); h = y[1] - x[1]; m = y[2] - x[2]
-            printf "%s hits %d, misses %d, prefetches %d\n", (h + m > 0) ? sprintf("%.1f", h * 100 / (h + m)) : "-", h, m, y[3] - x[3] }')
+            printf "%s hits %d, misses %d, prefetches %d, evictions %d\n",
+                (h + m > 0) ? sprintf("%.1f", h * 100 / (h + m)) : "-", h, m, y[3] - x[3], y[4] - x[4] }')
         prefetch_note="; daemon stats: $prefetch_note"
     fi
     awk -F'\t' -v lat="$latency" -v dh="$daemon_hits" -v extra="$prefetch_note" 'BEGIN { OFS = "\t" } {
@@ -160,7 +195,7 @@ report_zipf() {
     echo "## Zipf workload: ${BENCH_ZIPF_UNIVERSE} names, exponent ${BENCH_ZIPF_EXPONENT}, upstream delayed ${BENCH_UPSTREAM_DELAY_MS} ms"
     echo
     echo "- Stream: seed ${BENCH_ZIPF_SEED}, names z<rank>.wild.example.test (rank 1 the most popular); $(zipf_fact history) queries of history before the window, sent as a warm-up of their $(zipf_fact warmup) distinct names (each once, in the order of its last query, at up to ${BENCH_ZIPF_WARMUP_QPS} QPS); then the measured window of $(zipf_fact window) queries at ${BENCH_ZIPF_QPS} QPS, **$(awk -v f="$(zipf_fact first_time)" 'BEGIN { printf "%.1f", f * 100 }')% of them first-time names** (asked neither in the history nor earlier in the window)."
-    echo "- Upstream: knotd behind scripts/lib/delay_relay.py at ${BENCH_ZIPF_RELAY_ADDR} (up namespace), which holds every query ${BENCH_UPSTREAM_DELAY_MS} ms (no netem in this kernel)$([[ -n $BENCH_ZIPF_TTL ]] && echo " and sets every answer's TTL to ${BENCH_ZIPF_TTL} s (so misses are first-time names plus expired ones)" || echo "; answers keep the zone's TTL of 3600 s, so nothing expires and prefetch (a tenth of the TTL left) never acts within the run: the --prefetch row shows what it costs, not what it saves"). Cache ${BENCH_ZIPF_CACHE_ENTRIES} entries in every daemon."
+    echo "- Upstream: knotd behind scripts/lib/delay_relay.py at ${BENCH_ZIPF_RELAY_ADDR} (up namespace), which holds every query ${BENCH_UPSTREAM_DELAY_MS} ms (no netem in this kernel)$([[ -n $BENCH_ZIPF_TTL ]] && echo " and sets every answer's TTL to ${BENCH_ZIPF_TTL} s (so misses are first-time names plus expired ones)" || echo "; answers keep the zone's TTL of 3600 s, so nothing expires and prefetch (a tenth of the TTL left) never acts within the run: the --prefetch row shows what it costs, not what it saves"). Cache ${BENCH_ZIPF_CACHE_ENTRIES} entries in every daemon (tproxy-dns: --cache-memory ${BENCH_ZIPF_CACHE_MEMORY}, so the entry count is its limit too)."
     echo "- *hit % (latency)*: answers faster than ${BENCH_ZIPF_HIT_MS} ms ÷ answers, the same rule for every daemon (a miss waits ≥ ${BENCH_UPSTREAM_DELAY_MS} ms). *hit % (daemon)*: tproxy-dns's own cache hits ÷ (hits + misses) over the window, from \`cache stats --json\`; other daemons: -. The best possible is 100 − first-time %."
     echo
     echo "| daemon | offered QPS | answered QPS | lost % | hit % (latency) | hit % (daemon) | avg ms | p99 ms | daemon CPU µs/query | VmRSS MiB | VmHWM MiB | notes |"
