@@ -29,7 +29,9 @@
 #   sudo scripts/bench.sh [--quick] [--seconds N] [--rows a,b,...] [--no-reply-via]
 #                         [--zipf-only | --no-zipf] [--output FILE]
 #
-#   --quick         2-second runs (a smoke run of ~2-3 minutes); default 10 s (~10 minutes)
+#   --quick         2-second runs (a smoke run of ~2-3 minutes); default 10 s (~10 minutes);
+#                   the Zipf section adds ~1-1.5 minutes per row either way (its warm-up of
+#                   ~305,000 names through the 20 ms relay), ~8 minutes for all rows
 #   --seconds N     each dnsperf run's duration
 #   --rows LIST     only these rows (comma-separated, names above)
 #   --no-reply-via  skip the --reply-via section
