@@ -9,6 +9,9 @@
 # BENCH_UPSTREAM_DELAY_MS before it goes on to knotd (this kernel has no netem).
 #
 #   zipf_prepare              relay up, query files made (once per bench run)
+#   zipf_reference            the upstream alone: unique names from the gw straight to the
+#                             relay at the window's miss rate; a zipf_results line (its CPU
+#                             column is the relay's), for "p99 ≤ 2× the upstream's own"
 #   zipf_finish               relay stopped by PID (its counters into its log)
 #   run_zipf_row ROW [FLAG]   one daemon, fresh: warm-up, measured window, one table line in
 #                             zipf_results; FLAG is an extra tproxy-dns serve flag
@@ -60,6 +63,19 @@ zipf_prepare() {
         --window $((BENCH_ZIPF_QPS * RUN_SECONDS)) --universe "$BENCH_ZIPF_UNIVERSE" \
         --exponent "$BENCH_ZIPF_EXPONENT" --first-time "$BENCH_ZIPF_FIRST_TIME" --seed "$BENCH_ZIPF_SEED") || return 1
     say "Zipf: $zipf_facts"
+}
+
+zipf_reference() {
+    local label="upstream alone: relay + knotd (from gw)" rate file line
+    rate=$(awk -v q="$BENCH_ZIPF_QPS" -v f="$(zipf_fact first_time)" 'BEGIN { r = int(q * f); print (r > 0 ? r : 1) }')
+    file=$LAB_RUN/queries/zipf-reference.txt
+    unique_names "$file" zr $((rate * RUN_SECONDS * 12 / 10))
+    say "== Zipf: $label"
+    DNSPERF_NODE=gw fixed_run "$label" "$(bench_pid delay-relay)" zipf "$BENCH_ZIPF_RELAY_ADDR" "$file" "$rate" 1 - \
+        "unique names at the window's first-time rate, CPU the relay's" || return 1
+    line=${results[-1]}
+    unset 'results[-1]'
+    zipf_results+=("$(awk -F'\t' 'BEGIN { OFS = "\t" } { print $1, $4, $5, $6, "-", "-", $7, $8, $9, $11, $12, $13 }' <<<"$line")")
 }
 
 zipf_finish() {
@@ -216,6 +232,7 @@ report_zipf() {
 run_zipf_section() {
     local row failed=0
     zipf_prepare || { zipf_finish; return 1; }
+    zipf_reference || failed=$((failed + 1))
     for row in "${ROWS[@]}"; do
         case $row in
             limit) ;;
