@@ -15,22 +15,38 @@
 # never repeated in a run), mixed (4 hits : 1 unique miss). For each: peak QPS (dnsperf
 # unthrottled) and, at a fixed offered load (dnsperf -Q), the daemon's CPU time per answered
 # query (utime+stime from /proc/PID/stat), average and p99 latency, lost queries, RSS.
+# The tproxy-dns and dnsdist rows add a fixed-load run of unique-name misses at 80% of their
+# measured miss peak ("no queries lost at 80% of peak"), and a reference line asks knotd
+# directly at the miss rate (its own p99: the miss rows' "≤ 2× the upstream's" bound); see
+# scripts/lib/bench_miss_checks.sh.
 # Then `serve --reply-via raw|socket-per-source` with queries spread over 1, 100 and 1,000
 # targeted server addresses (IPv6, see bench_client_spread in scripts/lib/bench_rows.sh).
+# Then the Zipf section, a day-like workload: a seeded Zipf stream over 1,000,000 names with
+# ~20% first-time names in the measured window, 4,000 QPS, the upstream delayed 20 ms; each
+# row but limit (tproxy-dns twice: --no-prefetch and --prefetch); hit ratio, latency, CPU,
+# RSS in a table of its own (scripts/lib/bench_zipf.sh).
 #
 #   sudo scripts/bench.sh [--quick] [--seconds N] [--rows a,b,...] [--no-reply-via]
-#                         [--output FILE]
+#                         [--zipf-only | --no-zipf] [--output FILE]
 #
-#   --quick         2-second runs (a smoke run of ~2-3 minutes); default 10 s (~10 minutes)
+#   --quick         2-second runs (a smoke run of ~2-3 minutes); default 10 s (~10 minutes);
+#                   the Zipf section adds ~1-1.5 minutes per row either way (its warm-up of
+#                   ~305,000 names through the 20 ms relay), ~8 minutes for all rows
 #   --seconds N     each dnsperf run's duration
 #   --rows LIST     only these rows (comma-separated, names above)
 #   --no-reply-via  skip the --reply-via section
+#   --zipf-only     only the Zipf section (for the rows asked for), e.g.
+#                   scripts/bench.sh --rows tproxy-dns,dnsdist-dnat --zipf-only
+#   --no-zipf       skip the Zipf section
 #   --output FILE   where the Markdown goes (default bench/results-YYYY-MM-DD[-quick].md);
 #                   the same Markdown is printed to stdout, progress goes to stderr
 #
 # Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
 # BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
 # BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1,
+# BENCH_MISS_PEAK_SHARE (80: the percent of the miss peak of the no-loss run),
+# BENCH_ZIPF_QPS (4000), BENCH_UPSTREAM_DELAY_MS (20), BENCH_ZIPF_UNIVERSE (1000000) and the
+# other BENCH_ZIPF_* settings in scripts/lib/bench_zipf.sh,
 # BENCH_LIMIT_WORKERS (1; with N > 1 the limit row runs `bench-limit --workers N`: N threads,
 # each with its own SO_REUSEPORT TPROXY socket, and its notes give each worker's share of the
 # answers, peak and fixed-load runs together, and its exit status if not 0),
@@ -50,15 +66,21 @@ source scripts/lib/debian_packages.sh
 source scripts/lib/lab.sh
 # shellcheck source=scripts/lib/bench_rows.sh
 source scripts/lib/bench_rows.sh
+# shellcheck source=scripts/lib/bench_miss_checks.sh
+source scripts/lib/bench_miss_checks.sh
+# shellcheck source=scripts/lib/bench_zipf.sh
+source scripts/lib/bench_zipf.sh
 
 ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat)
-quick=0 seconds='' rows_arg='' reply_via=1 output=''
+quick=0 seconds='' rows_arg='' reply_via=1 output='' zipf=1 main_rows=1
 while (($#)); do
     case $1 in
         --quick) quick=1 ;;
         --seconds) seconds=${2:?--seconds N}; shift ;;
         --rows) rows_arg=${2:?--rows LIST}; shift ;;
         --no-reply-via) reply_via=0 ;;
+        --zipf-only) main_rows=0 reply_via=0 ;;
+        --no-zipf) zipf=0 ;;
         --output) output=${2:?--output FILE}; shift ;;
         -h | --help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -180,11 +202,12 @@ foreign_since() {
 foreign_max=0
 foreign_names=
 
-# dnsperf_run OUT SERVER FILE ARGS...: one bounded dnsperf run from the client.
+# dnsperf_run OUT SERVER FILE ARGS...: one bounded dnsperf run from the client (or from
+# $DNSPERF_NODE).
 dnsperf_run() {
     local out=$1 server=$2 file=$3
     shift 3
-    lab_exec client timeout $((RUN_SECONDS + 30)) \
+    lab_exec "${DNSPERF_NODE:-client}" timeout $((RUN_SECONDS + 30)) \
         dnsperf -s "$server" -d "$file" -l "$RUN_SECONDS" "${DNSPERF_LOAD[@]}" "$@" >"$out" 2>&1
 }
 
@@ -216,14 +239,17 @@ results=() # TSV: label workload peak offered answered lost avg_ms p99_ms cpu_us
 crashes=0
 failed_rows=0
 
-# measure LABEL PID WORKLOAD SERVER PEAKFILE FIXEDFILE RATE ONCE: one table line.
+run_dir() { echo "$LAB_RUN/out/${1//[^a-zA-Z0-9]/_}-${2//[^a-zA-Z0-9]/_}"; } # LABEL WORKLOAD
+
+# measure LABEL PID WORKLOAD SERVER PEAKFILE FIXEDFILE RATE ONCE: one table line, the
+# unthrottled peak and then fixed_run at RATE; the other-work estimate covers both runs.
 measure() {
     local label=$1 pid=$2 workload=$3 server=$4 peak_file=$5 fixed_file=$6 rate=$7 once=$8
-    local dir=$LAB_RUN/out/${label//[^a-zA-Z0-9]/_}-${workload//[^a-zA-Z0-9]/_} notes=() once_args=()
+    local dir notes=() once_args=()
+    dir=$(run_dir "$label" "$workload")
     [[ -n ${extra_note:-} ]] && notes+=("$extra_note")
     mkdir -p "$dir"
-    local window_start foreign
-    window_start=$(date +%s.%N)
+    fixed_window_start=$(date +%s.%N)
     foreign_snapshot "$dir/foreign-before.txt"
     ((once)) && once_args=(-n 1)
     say "$label, $workload: peak (unthrottled, ${RUN_SECONDS} s)"
@@ -237,6 +263,26 @@ measure() {
     if ! lab__pid_alive "$pid"; then
         results+=("$label	$workload	${peak:--}	-	-	-	-	-	-	-	-	-	DIED during the peak run")
         return 1
+    fi
+    local note_text
+    note_text=$(IFS=';'; echo "${notes[*]}")
+    fixed_run "$label" "$pid" "$workload" "$server" "$fixed_file" "$rate" "$once" "${peak:--}" "$note_text"
+}
+
+# fixed_run LABEL PID WORKLOAD SERVER FILE RATE ONCE PEAK NOTES: one table line from a
+# fixed-load run (dnsperf -Q RATE -v from $DNSPERF_NODE), PEAK and NOTES (';'-separated)
+# carried into it. Its dnsperf output is $(run_dir LABEL WORKLOAD)/fixed.txt.
+fixed_run() {
+    local label=$1 pid=$2 workload=$3 server=$4 fixed_file=$5 rate=$6 once=$7 peak=$8 notes=() once_args=()
+    local dir window_start=${fixed_window_start:-} foreign
+    fixed_window_start=
+    dir=$(run_dir "$label" "$workload")
+    mkdir -p "$dir"
+    [[ -n $9 ]] && IFS=';' read -r -a notes <<<"$9"
+    ((once)) && once_args=(-n 1)
+    if [[ -z $window_start ]]; then
+        window_start=$(date +%s.%N)
+        foreign_snapshot "$dir/foreign-before.txt"
     fi
     say "$label, $workload: fixed load $rate QPS (${RUN_SECONDS} s)"
     local before after machine_before machine_after
@@ -285,6 +331,7 @@ measure() {
     hwm=$(awk -v k="$(mem_kib "$pid" VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')
     local note_text
     note_text=$(IFS=';'; echo "${notes[*]}")
+    note_text=${note_text#;}
     results+=("$label	$workload	${peak:--}	$rate	${qps:--}	${lost:--}	$(ms "$avg")	$(ms "$p99")	$cpu	$all_cpu	$rss	$hwm	${note_text//;/; }")
     say "$label, $workload: peak ${peak:-?} QPS; at $rate: answered ${qps:-?}/s, lost ${lost:-?}%, cpu ${cpu} µs/q, p99 $(ms "$p99") ms, $(awk -v s="$switches" -v n="${completed:-0}" 'BEGIN { if (n > 0) printf "%.2f", s / n; else print "-" }') voluntary context switches per answer"
 }
@@ -350,15 +397,19 @@ row_label() {
     esac
 }
 
+row_gw_rules() { # ROW: the gw's nft rules that row's daemon needs
+    case $1 in
+        limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
+        unbound-tproxy) bench_gw_tproxy 53 ;;
+        *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
+    esac
+}
+
 run_row() {
     local row=$1 label pid server=$LAB_DECOY_V4 q=$LAB_RUN/queries
     label=$(row_label "$row")
     say "== $label"
-    case $row in
-        limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
-        unbound-tproxy) bench_gw_tproxy 53 ;;
-        *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
-    esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
+    row_gw_rules "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
     if [[ $row == tproxy-dns ]]; then
         # With workers the control socket stays on: it tells each loop's share.
         LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
@@ -380,7 +431,8 @@ run_row() {
     else
         measure "$label" "$pid" hit "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 &&
             measure "$label" "$pid" mixed "$server" "$q/mixed-peak.txt" "$q/mixed-fixed.txt" "$MIXED_QPS" 1 &&
-            measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$MISS_QPS" 1 ||
+            measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$MISS_QPS" 1 &&
+            { [[ $row != tproxy-dns && $row != dnsdist-dnat ]] || miss_at_share_of_peak "$label" "$pid" "$server"; } ||
             status=1
     fi
     extra_note=
@@ -497,12 +549,13 @@ report() {
     echo "  *Peak QPS*: unthrottled. *Offered*: fixed load (dnsperf -Q); answered QPS, lost, latency, CPU and RSS are from that run."
     echo "- Daemon CPU µs/query: the daemon's utime+stime (/proc/PID/stat, all threads, CLK_TCK $(getconf CLK_TCK)) over the fixed-load run ÷ queries answered. $(cpu_accounting_note)"
     echo "  Machine CPU µs/query: all busy time in /proc/stat over the same run ÷ answered — dnsperf, knotd and the kernel's forwarding, TPROXY and conntrack included; only meaningful on an otherwise idle machine."
-    echo "- Workloads: hit = 1,000 names under *.wild.example.test, cache warmed; miss = unique names never repeated in the run (every query goes to knotd at 198.51.100.53); mixed = 4 hits : 1 unique miss."
+    echo "- Daemons that died: $crashes"
+    ((main_rows)) || { report_zipf; return 0; }
+    echo "- Workloads: hit = 1,000 names under *.wild.example.test, cache warmed; miss = unique names never repeated in the run (every query goes to knotd at 198.51.100.53); mixed = 4 hits : 1 unique miss; miss at ${BENCH_MISS_PEAK_SHARE}% of peak = unique names at that share of the row's miss peak, once (tproxy-dns and dnsdist); knotd directly = the miss workload sent by dnsperf in the gw straight to knotd (its CPU column is knotd's)."
     echo "- Every daemon: cache ${BENCH_CACHE_ENTRIES} entries (Unbound: msg-cache 50m, rrset-cache 100m), one upstream (knotd, 198.51.100.53), no DNSSEC validation; tproxy-dns --max-in-flight and Unbound num-queries-per-thread ${BENCH_MAX_IN_FLIGHT}."
     echo "  Unbound: num-threads ${BENCH_UNBOUND_THREADS}, module-config iterator, forward-zone \".\", local-zone \"test.\" nodefault; TPROXY row with ip-transparent + interface-automatic. dnsdist: one backend, packet cache, recvmmsg batches of 32. dnsmasq: --cache-size ${BENCH_CACHE_ENTRIES}, --dns-forward-max ${BENCH_DNSMASQ_FORWARD_MAX:-150 (its default; 4096 made its linear forward-record search collapse under misses, see scripts/lib/bench_rows.sh)}."
     echo "  DNAT rows: nft \`dnat to $BENCH_GW_ADDR:53\` of client dport 53 in the gw; conntrack rewrites the replies' source."
     echo "- --reply-via rows: IPv6, hits only; the client's nft rewrites each query's destination round-robin over N addresses in 2001:db8:3::/64 (and the replies' source back), so the daemon sees N targeted servers."
-    echo "- Daemons that died: $crashes"
     echo
     echo "| daemon | workload | peak QPS | offered QPS | answered QPS | lost % | avg ms | p99 ms | daemon CPU µs/query | machine CPU µs/query | VmRSS MiB | VmHWM MiB | notes |"
     echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
@@ -512,6 +565,7 @@ report() {
             printf "|"; for (i = 1; i <= 13; i++) printf " %s |", $i; printf "\n" }' OFS='\t' <<<"$line"
     done
     ((${#notes_after[@]})) && printf '\n%s\n' "${notes_after[@]}"
+    report_zipf
 }
 
 # --- main -----------------------------------------------------------------------------
@@ -538,13 +592,15 @@ main() {
     fi
     lab_up || return 1
     lab_start_upstream || return 1
-    say "query files (${RUN_SECONDS} s runs)"
-    make_query_files
-
     local row
-    for row in "${ROWS[@]}"; do
-        run_row "$row" || failed_rows=$((failed_rows + 1))
-    done
+    if ((main_rows)); then
+        say "query files (${RUN_SECONDS} s runs)"
+        make_query_files
+        upstream_reference || failed_rows=$((failed_rows + 1))
+        for row in "${ROWS[@]}"; do
+            run_row "$row" || failed_rows=$((failed_rows + 1))
+        done
+    fi
     if ((reply_via)); then
         if "$bin" serve --help 2>&1 | grep -q -- '--reply-via'; then
             run_reply_via || failed_rows=$((failed_rows + 1))
@@ -552,6 +608,9 @@ main() {
             notes_after+=("--reply-via section skipped: this tproxy-dns has no \`serve --reply-via\` option yet.")
             say "skipping the --reply-via section: serve has no --reply-via option"
         fi
+    fi
+    if ((zipf)); then
+        run_zipf_section || failed_rows=$((failed_rows + 1))
     fi
     mkdir -p "$(dirname "$output")"
     report "$load_start" | tee "$output"

@@ -26,8 +26,10 @@
 #   bench_stop ROW              stop it by PID; lab_spawn_status has its exit status
 #   bench_pid ROW               its PID
 #
-# Settings: BENCH_CACHE_ENTRIES (100000), BENCH_MAX_IN_FLIGHT (4096: tproxy-dns --max-in-flight,
-# Unbound num-queries-per-thread), BENCH_UNBOUND_THREADS (1), BENCH_DNSMASQ_FORWARD_MAX (unset:
+# Settings: BENCH_UPSTREAM (the daemons' one upstream, an IPv4 address; default knotd's,
+# $LAB_UPSTREAM_V4; tproxy-dns takes LAB_DAEMON_UPSTREAMS instead), BENCH_CACHE_ENTRIES
+# (100000), BENCH_MAX_IN_FLIGHT (4096: tproxy-dns --max-in-flight, Unbound
+# num-queries-per-thread), BENCH_UNBOUND_THREADS (1), BENCH_DNSMASQ_FORWARD_MAX (unset:
 # dnsmasq's default of 150), BENCH_LIMIT_WORKERS (1: bench-limit --workers; above 1, that many
 # threads on one SO_REUSEPORT group of TPROXY sockets), BENCH_WORKERS (1: tproxy-dns serve
 # --workers, used by scripts/bench.sh).
@@ -41,6 +43,7 @@ BENCH_GW_ADDR=192.0.2.1 # gw-client's address: where the DNAT rows' daemons list
 BENCH_SPREAD_BASE=2001:db8:3::1: # + hex index: the spread addresses, inside the decoy's /64
 
 bench__say() { echo "bench_rows.sh: $*" >&2; }
+bench_upstream() { echo "${BENCH_UPSTREAM:-$LAB_UPSTREAM_V4}"; }
 
 bench_gw_tproxy() {
     local port=${1:?port}
@@ -190,7 +193,7 @@ remote-control:
     control-enable: no
 forward-zone:
     name: "."
-    forward-addr: $LAB_UPSTREAM_V4
+    forward-addr: $(bench_upstream)
 EOF
 }
 
@@ -203,7 +206,7 @@ setSecurityPollSuffix("")
 setLocal("$BENCH_GW_ADDR:53")
 setACL({"192.0.2.0/24", "2001:db8:1::/64"})
 setUDPMultipleMessagesVectorSize(32)
-newServer({address="$LAB_UPSTREAM_V4:53", name="knotd", checkName="example.test."})
+newServer({address="$(bench_upstream):53", name="knotd", checkName="example.test."})
 pc = newPacketCache($BENCH_CACHE_ENTRIES, {maxTTL=86400, minTTL=0})
 getPool(""):setCache(pc)
 EOF
@@ -244,7 +247,7 @@ bench_start() {
             local forward_max=()
             [[ -n ${BENCH_DNSMASQ_FORWARD_MAX:-} ]] && forward_max=(--dns-forward-max="$BENCH_DNSMASQ_FORWARD_MAX")
             lab_spawn gw "$row" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-                --server="$LAB_UPSTREAM_V4" --listen-address="$BENCH_GW_ADDR" --bind-interfaces --port=53 \
+                --server="$(bench_upstream)" --listen-address="$BENCH_GW_ADDR" --bind-interfaces --port=53 \
                 --cache-size="$BENCH_CACHE_ENTRIES" "${forward_max[@]}" \
                 --pid-file="$dir/dnsmasq.pid" --user=root --log-facility=- || return 1
             bench__wait_listening "$row" 53 "$BENCH_GW_ADDR"
