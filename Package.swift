@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "ldns",
             providers: [.apt(["libldns-dev"])]
         ),
+        // OpenSSL through pkg-config for DNS over TLS upstreams; Debian: libssl-dev.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // CMSG_* macros and the _GNU_SOURCE calls (recvmmsg/sendmmsg) Glibc does not export.
         .target(name: "CRawUDP"),
         .target(
@@ -49,6 +55,7 @@ let package = Package(
             dependencies: [
                 "RawUDP",
                 "DNSForward",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings

@@ -17,6 +17,8 @@ extension ServerLoop {
             ("reply-via", new.replyVia != configuration.replyVia),
             ("upstream-sockets", new.upstreamSockets != configuration.upstreamSockets),
             ("upstream-socket-queries", new.upstreamSocketQueries != configuration.upstreamSocketQueries),
+            // The loops' TLS contexts and pools are built at start.
+            ("upstream-ca/upstream-pin/tls:// upstreams", new.upstreamTLS != configuration.upstreamTLS),
             ("workers", new.workers != configuration.workers),
             ("cache-file", new.cacheFile != configuration.cacheFile),
             ("cache-save-interval", new.cacheSaveInterval != configuration.cacheSaveInterval),
