@@ -10,6 +10,8 @@
 #   unbound-dnat     Unbound on 192.0.2.1:53, nft DNAT of client dport 53
 #   dnsdist-dnat     dnsdist (packet cache on) on 192.0.2.1:53, DNAT
 #   dnsmasq-dnat     dnsmasq on 192.0.2.1:53, DNAT
+#   tproxy-dns-dot   tproxy-dns serve with a DNS-over-TLS upstream (misses only; scripts/lib/bench_dot.sh)
+#   unbound-dot      Unbound (DNAT) forwarding over TLS to the same DoT server (misses only)
 #
 # Workloads: hit (1,000 names, cache warmed), miss (unique names under *.wild.example.test,
 # never repeated in a run), mixed (4 hits : 1 unique miss). For each: peak QPS (dnsperf
@@ -30,6 +32,7 @@
 #
 # Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
 # BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
+# BENCH_DOT_MISS_QPS (2000) for the DoT rows' misses,
 # BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1,
 # BENCH_LIMIT_WORKERS (1; with N > 1 the limit row runs `bench-limit --workers N`: N threads,
 # each with its own SO_REUSEPORT TPROXY socket, and its notes give each worker's share of the
@@ -50,8 +53,10 @@ source scripts/lib/debian_packages.sh
 source scripts/lib/lab.sh
 # shellcheck source=scripts/lib/bench_rows.sh
 source scripts/lib/bench_rows.sh
+# shellcheck source=scripts/lib/bench_dot.sh
+source scripts/lib/bench_dot.sh
 
-ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat)
+ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat tproxy-dns-dot unbound-dot)
 quick=0 seconds='' rows_arg='' reply_via=1 output=''
 while (($#)); do
     case $1 in
@@ -93,6 +98,7 @@ has_row() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
 install_packages() {
     local pkgs=(nftables knot dnsutils iproute2 python3 util-linux dnsperf)
     has_row unbound-tproxy || has_row unbound-dnat && pkgs+=(unbound)
+    has_row tproxy-dns-dot || has_row unbound-dot && pkgs+=(unbound openssl knot-dnsutils)
     has_row dnsdist-dnat && pkgs+=(dnsdist)
     has_row dnsmasq-dnat && pkgs+=(dnsmasq-base) # the binary only: no service on the host
     [[ -n ${BENCH_PROFILE:-} ]] && pkgs+=(linux-perf)
@@ -347,6 +353,8 @@ row_label() {
         unbound-dnat) echo "Unbound (DNAT)" ;;
         dnsdist-dnat) echo "dnsdist (DNAT, packet cache)" ;;
         dnsmasq-dnat) echo "dnsmasq (DNAT)" ;;
+        tproxy-dns-dot) echo "tproxy-dns, DoT upstream (TPROXY :5353, raw)" ;;
+        unbound-dot) echo "Unbound, DoT upstream (DNAT)" ;;
     esac
 }
 
@@ -355,15 +363,18 @@ run_row() {
     label=$(row_label "$row")
     say "== $label"
     case $row in
-        limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
+        limit | tproxy-dns | tproxy-dns-dot) bench_gw_tproxy "$DAEMON_PORT" ;;
         unbound-tproxy) bench_gw_tproxy 53 ;;
-        *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
+        *-dnat | unbound-dot) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
     esac || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
     if [[ $row == tproxy-dns ]]; then
         # With workers the control socket stays on: it tells each loop's share.
         LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
             --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" $( ((BENCH_WORKERS > 1)) || echo --no-control) ||
             { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
+        pid=$(cat "$LAB_RUN/daemon.pid")
+    elif [[ $row == tproxy-dns-dot ]]; then
+        bench_dot_start_tproxy_dns || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
         pid=$(cat "$LAB_RUN/daemon.pid")
     else
         bench_start "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); bench_stop "$row"; return 1; }
@@ -377,6 +388,9 @@ run_row() {
     elif ! warm "$server"; then
         results+=("$label	-	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
         status=1
+    elif [[ $row == *-dot ]]; then
+        # Hits never leave the gateway: only misses show what the TLS upstream costs.
+        measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$BENCH_DOT_MISS_QPS" 1 || status=1
     else
         measure "$label" "$pid" hit "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 &&
             measure "$label" "$pid" mixed "$server" "$q/mixed-peak.txt" "$q/mixed-fixed.txt" "$MIXED_QPS" 1 &&
@@ -385,8 +399,8 @@ run_row() {
     fi
     extra_note=
     lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
-    if [[ $row == tproxy-dns ]]; then
-        ((BENCH_WORKERS > 1)) && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
+    if [[ $row == tproxy-dns || $row == tproxy-dns-dot ]]; then
+        ((BENCH_WORKERS > 1)) && [[ $row == tproxy-dns ]] && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
         lab_stop_daemon >/dev/null 2>&1
         [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
     else
@@ -525,7 +539,7 @@ main() {
     local why
     why=$(lab_check_kernel) || { echo "bench.sh: the lab cannot run here: $why" >&2; return 1; }
     local bin=
-    if has_row limit || has_row tproxy-dns || ((reply_via)); then
+    if has_row limit || has_row tproxy-dns || has_row tproxy-dns-dot || ((reply_via)); then
         bin=$(lab_daemon_bin) || { echo "bench.sh: building tproxy-dns failed" >&2; return 1; }
         if has_row limit && ! "$bin" bench-limit --help >/dev/null 2>&1; then
             echo "bench.sh: $bin has no bench-limit subcommand (rebuild?)" >&2
