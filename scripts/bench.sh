@@ -53,6 +53,8 @@ source scripts/lib/debian_packages.sh
 source scripts/lib/lab.sh
 # shellcheck source=scripts/lib/bench_rows.sh
 source scripts/lib/bench_rows.sh
+# shellcheck source=scripts/lib/dot_server.sh
+source scripts/lib/dot_server.sh
 # shellcheck source=scripts/lib/bench_dot.sh
 source scripts/lib/bench_dot.sh
 

@@ -17,6 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 # shellcheck source=scripts/lib/lab.sh
 source "$here/../../scripts/lib/lab.sh"
+# shellcheck source=scripts/lib/dot_server.sh
+source "$here/../../scripts/lib/dot_server.sh"
 
 DOT=198.51.100.55
 DOT_NAME=dot.example.test
@@ -25,64 +27,6 @@ BURST=50
 
 dig_client() { lab_exec client dig +tries=1 +time=4 "$@" 2>&1; }
 log_has_since() { lab_daemon_log_since "$1" | grep -Eq -- "$2"; }
-
-# make_certificates DIR: a CA, a server certificate for dot.example.test and 198.51.100.55
-# signed by it, and a second CA that signed nothing we serve.
-make_certificates() {
-    local dir=$1
-    mkdir -p "$dir" && cd "$dir" || return 1
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=lab CA" \
-        -keyout ca.key -out ca.pem 2>/dev/null &&
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=other CA" \
-            -keyout other-ca.key -out other-ca.pem 2>/dev/null &&
-        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$DOT_NAME" \
-            -keyout server.key -out server.csr 2>/dev/null &&
-        printf 'subjectAltName=DNS:%s,IP:%s\n' "$DOT_NAME" "$DOT" >server.ext &&
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-            -extfile server.ext -out server.pem 2>/dev/null &&
-        head -c 80 /dev/urandom >ticket.key
-    local status=$?
-    cd - >/dev/null || return 1
-    return $status
-}
-
-# spki_pin CERT: sha256/BASE64 of its SubjectPublicKeyInfo (RFC 7858 4.2).
-spki_pin() {
-    printf 'sha256/%s\n' "$(openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der |
-        openssl dgst -sha256 -binary | base64)"
-}
-
-unbound_conf() {
-    cat <<CONF
-server:
-    interface: $DOT@853
-    tls-port: 853
-    tls-service-key: "$TLS_DIR/server.key"
-    tls-service-pem: "$TLS_DIR/server.pem"
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$LAB_RUN"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
-    num-threads: 1
-    incoming-num-tcp: 64
-    # Idle connections closed after 1 s, so the test sees the daemon reconnect and resume.
-    tcp-idle-timeout: 1000
-    tls-session-ticket-keys: "$TLS_DIR/ticket.key"
-    access-control: 0.0.0.0/0 allow
-    module-config: "iterator"
-    local-zone: "test." nodefault
-    prefetch: no
-    qname-minimisation: no
-    do-not-query-localhost: no
-forward-zone:
-    name: "."
-    forward-addr: $LAB_UPSTREAM_V4
-CONF
-}
 
 dot_answers() {
     [[ -n $(lab_exec up kdig +short +timeout=1 +retry=0 +tls-ca="$TLS_DIR/ca.pem" +tls-hostname="$DOT_NAME" \
@@ -143,8 +87,9 @@ main() {
     check "knotd answers on $LAB_UPSTREAM_V4" lab_start_upstream || finish
     check "DoT address $DOT on up" lab_add_upstream_address "$DOT" || finish
     TLS_DIR=$LAB_RUN/tls
-    check "throwaway CA and server certificate made with openssl" make_certificates "$TLS_DIR" || finish
-    unbound_conf >"$LAB_RUN/unbound-dot.conf"
+    check "throwaway CA and server certificate made with openssl" throwaway_ca "$TLS_DIR" "$DOT_NAME" "$DOT" || finish
+    # Idle connections closed after 1 s, so the test sees the daemon reconnect and resume.
+    dot_server_conf "$TLS_DIR" "$DOT" "$LAB_UPSTREAM_V4" 1000 >"$LAB_RUN/unbound-dot.conf"
     check "Unbound serves DNS over TLS on $DOT:853" start_unbound || finish
     local pin other_pin
     BIN=$(lab_daemon_bin) || finish

@@ -23,47 +23,9 @@ bench_dot_server_up() {
     lab_spawn_alive dot-server && return 0
     mkdir -p "$dir"
     lab_exec up ip addr show dev eth0 | grep -q "inet $BENCH_DOT_ADDR/" || lab_add_upstream_address "$BENCH_DOT_ADDR" || return 1
-    (
-        cd "$dir" || exit 1
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
-            -keyout ca.key -out ca.pem 2>/dev/null &&
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$BENCH_DOT_NAME" \
-                -keyout server.key -out server.csr 2>/dev/null &&
-            printf 'subjectAltName=DNS:%s\n' "$BENCH_DOT_NAME" >server.ext &&
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-                -extfile server.ext -out server.pem 2>/dev/null &&
-            head -c 80 /dev/urandom >ticket.key
-    ) || { bench__say "openssl could not make the DoT server's certificate"; return 1; }
-    cat >"$dir/unbound.conf" <<CONF
-server:
-    interface: $BENCH_DOT_ADDR@853
-    tls-port: 853
-    tls-service-key: "$dir/server.key"
-    tls-service-pem: "$dir/server.pem"
-    tls-session-ticket-keys: "$dir/ticket.key"
-    verbosity: 0
-    num-threads: 1
-    incoming-num-tcp: 256
-    access-control: 0.0.0.0/0 allow
-    chroot: ""
-    username: ""
-    directory: "$dir"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    module-config: "iterator"
-    local-zone: "test." nodefault
-    do-not-query-localhost: no
-    qname-minimisation: no
-    num-queries-per-thread: $BENCH_MAX_IN_FLIGHT
-    outgoing-range: $((BENCH_MAX_IN_FLIGHT * 2))
-remote-control:
-    control-enable: no
-forward-zone:
-    name: "."
-    forward-addr: $LAB_UPSTREAM_V4
-CONF
-    lab_spawn up dot-server unbound -d -c "$dir/unbound.conf" || return 1
+    throwaway_ca "$dir" "$BENCH_DOT_NAME" || { bench__say "openssl could not make the DoT server's certificate"; return 1; }
+    dot_server_conf "$dir" "$BENCH_DOT_ADDR" "$LAB_UPSTREAM_V4" 30000 >"$dir/unbound.conf"
+    lab_spawn up dot-server unbound -c "$dir/unbound.conf" || return 1
     for ((i = 0; i < 100; i++)); do
         [[ -n $(lab_exec up kdig +short +timeout=1 +retry=0 +tls-ca="$dir/ca.pem" +tls-hostname="$BENCH_DOT_NAME" \
             "@$BENCH_DOT_ADDR" example.test SOA 2>/dev/null) ]] && return 0
