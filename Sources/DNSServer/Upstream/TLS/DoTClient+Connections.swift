@@ -79,6 +79,36 @@ extension DoTClient {
         message.withUnsafeBytes { receiver?.deliver(.reply(token: token, wire: $0), now: now) }
     }
 
+    /// The server closed `connection` cleanly (idle timeout, restart) with
+    /// queries unanswered, perhaps sent as it closed: each is sent once more
+    /// on another connection (RFC 7766 6.2.1 lets a server close at any
+    /// time); one closed on twice fails over.
+    func askAgainElsewhere(_ connection: DoTConnection, now: ContinuousClock.Instant) {
+        let unanswered = connection.takeUnanswered()
+        remove(connection)
+        for query in unanswered {
+            waiting[query.token] = nil
+            guard askedAgain.insert(query.token).inserted,
+                  let next = self.connection(for: connection.upstream, id: query.id, now: now) else {
+                failOver(query.token, upstream: connection.upstream, reason: DoTFailure.closedWithQueriesPending(unanswered.count), now: now)
+                continue
+            }
+            do throws(DoTFailure) {
+                try next.send(framedQuery: query.framedQuery, id: query.id, token: query.token)
+                try updateInterest(next)
+                waiting[query.token] = (next, query.id)
+            } catch {
+                next.release(id: query.id)
+                failOver(query.token, upstream: connection.upstream, reason: error, now: now)
+            }
+        }
+    }
+
+    private func failOver(_ token: UInt64, upstream: Int, reason: DoTFailure, now: ContinuousClock.Instant) {
+        logger.debug("upstream TLS query failed over", metadata: ["upstream.address": "\(names[upstream])", "tls.reason": "\(reason)"])
+        receiver?.deliver(.failure(token: token), now: now)
+    }
+
     /// Ends `connection` and fails over every query on it; a failure before
     /// the connection was ready also delays the next connect.
     func fail(_ connection: DoTConnection, error: DoTFailure, now: ContinuousClock.Instant) {

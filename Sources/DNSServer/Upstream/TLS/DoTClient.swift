@@ -33,6 +33,8 @@ final class DoTClient {
     var nextNumber = 0
     private var lastSweep = ContinuousClock.now
     var counters = Counters()
+    /// Attempts already sent again after a server closed on them: a second close fails them over.
+    var askedAgain = Set<UInt64>()
 
     /// `handler` is who the loop calls for these connections' events (the transport).
     init(configuration: UpstreamTLSConfiguration, endpoints: [IPEndpoint], names: [String], loop: EventLoop,
@@ -69,6 +71,7 @@ final class DoTClient {
     }
 
     func close(token: UInt64) {
+        askedAgain.remove(token)
         guard let (connection, id) = waiting.removeValue(forKey: token) else { return }
         connection.release(id: id)
     }
@@ -82,9 +85,7 @@ final class DoTClient {
             if progress.handshakeCompleted { try handshakeCompleted(connection, now: now) }
             for message in progress.messages { deliver(message, from: connection, now: now) }
             if progress.closed {
-                let lost = connection.pending.count
-                guard lost == 0 else { throw .closedWithQueriesPending(lost) }
-                remove(connection)
+                askAgainElsewhere(connection, now: now)
                 return true
             }
             try updateInterest(connection)

@@ -33,6 +33,8 @@ final class DoTConnection {
     private(set) var lastActivity: ContinuousClock.Instant
     /// Query ID → the forwarder's token for the attempt waiting on it.
     private(set) var pending: [UInt16: UInt64] = [:]
+    /// The framed queries of `pending`, kept to ask again elsewhere if the server closes first.
+    private var framedQueries: [UInt16: [UInt8]] = [:]
     private var waitingForHandshake: [[UInt8]] = []
     private var outgoing = OutgoingBytes()
     private var ciphertext: [UInt8] = []
@@ -58,6 +60,7 @@ final class DoTConnection {
     /// Queues a framed, padded query for attempt `token`.
     func send(framedQuery: [UInt8], id: UInt16, token: UInt64) throws(DoTFailure) {
         pending[id] = token
+        framedQueries[id] = framedQuery
         guard state == .ready else {
             waitingForHandshake.append(framedQuery)
             return
@@ -68,12 +71,21 @@ final class DoTConnection {
     /// The attempt ended (answered, timed out, moved on): its ID is free again.
     func release(id: UInt16) {
         pending[id] = nil
+        framedQueries[id] = nil
     }
 
     /// Every attempt still waiting here, removed.
     func takePending() -> [UInt64] {
-        defer { pending.removeAll() }
-        return Array(pending.values)
+        takeUnanswered().map(\.token)
+    }
+
+    /// Every query still waiting here with its bytes, removed.
+    func takeUnanswered() -> [(id: UInt16, token: UInt64, framedQuery: [UInt8])] {
+        defer {
+            pending.removeAll()
+            framedQueries.removeAll()
+        }
+        return pending.map { (id: $0.key, token: $0.value, framedQuery: framedQueries[$0.key] ?? []) }
     }
 
     /// An orderly end (idle, or the server closed first): close_notify goes
