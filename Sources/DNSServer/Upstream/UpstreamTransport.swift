@@ -60,7 +60,7 @@ final class UpstreamTransport: EventHandler {
             })
     }
 
-    var hasQueuedQueries: Bool { !queued.isEmpty }
+    var hasQueuedQueries: Bool { !queued.isEmpty || (tls?.hasUnflushedQueries ?? false) }
 
     /// Sends the queries of `configuration.upstreams` over TLS from now on.
     func enableTLS(_ configuration: UpstreamTLSConfiguration, names: [String]) throws(TLSFailure) {
@@ -116,6 +116,7 @@ final class UpstreamTransport: EventHandler {
                 failed.append(queries[index].token)
             }
         }
+        if let tls { failed += tls.flushQueries(now: .now) }
         return failed
     }
 

@@ -95,6 +95,7 @@ extension DoTClient {
             }
             do throws(DoTFailure) {
                 try next.send(framedQuery: query.framedQuery, id: query.id, token: query.token)
+                try next.flushToSocket()
                 try updateInterest(next)
                 waiting[query.token] = (next, query.id)
             } catch {
@@ -112,6 +113,11 @@ extension DoTClient {
     /// Ends `connection` and fails over every query on it; a failure before
     /// the connection was ready also delays the next connect.
     func fail(_ connection: DoTConnection, error: DoTFailure, now: ContinuousClock.Instant) {
+        for token in end(connection, error: error, now: now) { receiver?.deliver(.failure(token: token), now: now) }
+    }
+
+    /// `fail` without telling anyone: returns the attempts that were waiting on it.
+    func end(_ connection: DoTConnection, error: DoTFailure, now: ContinuousClock.Instant) -> [UInt64] {
         counters.connectionFailures += 1
         if connection.state != .ready || { if case .pinMismatch = error { return true } else { return false } }() {
             backoff[connection.upstream, default: ReconnectBackoff()].recordFailure(now: now)
@@ -124,10 +130,8 @@ extension DoTClient {
         ])
         let lost = connection.takePending()
         remove(connection, graceful: false)
-        for token in lost {
-            waiting[token] = nil
-            receiver?.deliver(.failure(token: token), now: now)
-        }
+        for token in lost { waiting[token] = nil }
+        return lost
     }
 
     func remove(_ connection: DoTConnection, graceful: Bool = true) {

@@ -35,6 +35,8 @@ final class DoTClient {
     var counters = Counters()
     /// Attempts already sent again after a server closed on them: a second close fails them over.
     var askedAgain = Set<UInt64>()
+    /// Connections with queries encrypted this round, not yet written.
+    private var unflushed: [DoTConnection] = []
 
     /// `handler` is who the loop calls for these connections' events (the transport).
     init(configuration: UpstreamTLSConfiguration, endpoints: [IPEndpoint], names: [String], loop: EventLoop,
@@ -59,7 +61,6 @@ final class DoTClient {
               let connection = connection(for: request.upstream, id: request.id, now: now) else { return false }
         do throws(DoTFailure) {
             try connection.send(framedQuery: framed, id: request.id, token: request.token)
-            try updateInterest(connection)
         } catch {
             // This query fails over through the caller; the others on the connection through `fail`.
             connection.release(id: request.id)
@@ -67,7 +68,29 @@ final class DoTClient {
             return false
         }
         waiting[request.token] = (connection, request.id)
+        if !connection.awaitsFlush {
+            connection.awaitsFlush = true
+            unflushed.append(connection)
+        }
         return true
+    }
+
+    var hasUnflushedQueries: Bool { !unflushed.isEmpty }
+
+    /// The round's queries leave, one write per connection; returns the
+    /// attempts on connections that failed doing so, for the caller to fail over.
+    func flushQueries(now: ContinuousClock.Instant) -> [UInt64] {
+        var failed: [UInt64] = []
+        for connection in unflushed where byRegistration[connection.registration!] === connection {
+            do throws(DoTFailure) {
+                try connection.flushToSocket()
+                try updateInterest(connection)
+            } catch {
+                failed += end(connection, error: error, now: now)
+            }
+        }
+        unflushed.removeAll(keepingCapacity: true)
+        return failed
     }
 
     func close(token: UInt64) {

@@ -57,7 +57,9 @@ final class DoTConnection {
 
     func isFree(for id: UInt16) -> Bool { pending[id] == nil }
 
-    /// Queues a framed, padded query for attempt `token`.
+    /// Encrypts a framed, padded query for attempt `token`; it reaches the
+    /// socket with the round's other queries at `flushToSocket` (one write
+    /// per connection per loop round, as UDP queries share one sendmmsg).
     func send(framedQuery: [UInt8], id: UInt16, token: UInt64) throws(DoTFailure) {
         pending[id] = token
         framedQueries[id] = framedQuery
@@ -65,7 +67,16 @@ final class DoTConnection {
             waitingForHandshake.append(framedQuery)
             return
         }
-        try encryptAndFlush([framedQuery])
+        do { try tls.write(framedQuery) } catch { throw .tls(error) }
+    }
+
+    /// Whether it is in the round's list of connections to flush.
+    var awaitsFlush = false
+
+    /// Writes what the round's queries produced.
+    func flushToSocket() throws(DoTFailure) {
+        awaitsFlush = false
+        try flush()
     }
 
     /// The attempt ended (answered, timed out, moved on): its ID is free again.
