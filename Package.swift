@@ -38,6 +38,12 @@ let package = Package(
             pkgConfig: "ldns",
             providers: [.apt(["libldns-dev"])]
         ),
+        // OpenSSL through pkg-config for DNS over TLS upstreams; Debian: libssl-dev.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // CMSG_* macros and the _GNU_SOURCE calls (recvmmsg/sendmmsg) Glibc does not export.
         .target(name: "CRawUDP"),
         .target(
@@ -66,6 +72,7 @@ let package = Package(
             dependencies: [
                 "RawUDP",
                 "DNSForward",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings

@@ -10,6 +10,8 @@
 #   unbound-dnat     Unbound on 192.0.2.1:53, nft DNAT of client dport 53
 #   dnsdist-dnat     dnsdist (packet cache on) on 192.0.2.1:53, DNAT
 #   dnsmasq-dnat     dnsmasq on 192.0.2.1:53, DNAT
+#   tproxy-dns-dot   tproxy-dns serve with a DNS-over-TLS upstream (misses only; scripts/lib/bench_dot.sh)
+#   unbound-dot      Unbound (DNAT) forwarding over TLS to the same DoT server (misses only)
 #
 # Workloads: hit (1,000 names, cache warmed), miss (unique names under *.wild.example.test,
 # never repeated in a run), mixed (4 hits : 1 unique miss). For each: peak QPS (dnsperf
@@ -43,6 +45,7 @@
 #
 # Environment: TPROXY_DNS_BIN (else builds with swift build -c release, SWIFT_SCRATCH_PATH),
 # BENCH_HIT_QPS (40000), BENCH_MISS_QPS (10000), BENCH_MIXED_QPS (20000) for the fixed loads,
+# BENCH_DOT_MISS_QPS (2000) for the DoT rows' misses,
 # BENCH_CACHE_ENTRIES (100000), BENCH_UNBOUND_THREADS (1), LAB_ID, KEEP_LAB=1,
 # BENCH_MISS_PEAK_SHARE (80: the percent of the miss peak of the no-loss run),
 # BENCH_ZIPF_QPS (4000), BENCH_UPSTREAM_DELAY_MS (20), BENCH_ZIPF_UNIVERSE (1000000) and the
@@ -70,8 +73,12 @@ source scripts/lib/bench_rows.sh
 source scripts/lib/bench_miss_checks.sh
 # shellcheck source=scripts/lib/bench_zipf.sh
 source scripts/lib/bench_zipf.sh
+# shellcheck source=scripts/lib/dot_server.sh
+source scripts/lib/dot_server.sh
+# shellcheck source=scripts/lib/bench_dot.sh
+source scripts/lib/bench_dot.sh
 
-ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat)
+ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat tproxy-dns-dot unbound-dot)
 quick=0 seconds='' rows_arg='' reply_via=1 output='' zipf=1 main_rows=1
 while (($#)); do
     case $1 in
@@ -115,6 +122,7 @@ has_row() { [[ " ${ROWS[*]} " == *" $1 "* ]]; }
 install_packages() {
     local pkgs=(nftables knot dnsutils iproute2 python3 util-linux dnsperf)
     has_row unbound-tproxy || has_row unbound-dnat && pkgs+=(unbound)
+    has_row tproxy-dns-dot || has_row unbound-dot && pkgs+=(unbound openssl knot-dnsutils)
     has_row dnsdist-dnat && pkgs+=(dnsdist)
     has_row dnsmasq-dnat && pkgs+=(dnsmasq-base) # the binary only: no service on the host
     [[ -n ${BENCH_PROFILE:-} ]] && pkgs+=(linux-perf)
@@ -394,14 +402,16 @@ row_label() {
         unbound-dnat) echo "Unbound (DNAT)" ;;
         dnsdist-dnat) echo "dnsdist (DNAT, packet cache)" ;;
         dnsmasq-dnat) echo "dnsmasq (DNAT)" ;;
+        tproxy-dns-dot) echo "tproxy-dns, DoT upstream (TPROXY :5353, raw)" ;;
+        unbound-dot) echo "Unbound, DoT upstream (DNAT)" ;;
     esac
 }
 
 row_gw_rules() { # ROW: the gw's nft rules that row's daemon needs
     case $1 in
-        limit | tproxy-dns) bench_gw_tproxy "$DAEMON_PORT" ;;
+        limit | tproxy-dns | tproxy-dns-dot) bench_gw_tproxy "$DAEMON_PORT" ;;
         unbound-tproxy) bench_gw_tproxy 53 ;;
-        *-dnat) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
+        *-dnat | unbound-dot) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
     esac
 }
 
@@ -416,6 +426,9 @@ run_row() {
             --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" $( ((BENCH_WORKERS > 1)) || echo --no-control) ||
             { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
         pid=$(cat "$LAB_RUN/daemon.pid")
+    elif [[ $row == tproxy-dns-dot ]]; then
+        bench_dot_start_tproxy_dns || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
+        pid=$(cat "$LAB_RUN/daemon.pid")
     else
         bench_start "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); bench_stop "$row"; return 1; }
         pid=$(bench_pid "$row")
@@ -428,6 +441,9 @@ run_row() {
     elif ! warm "$server"; then
         results+=("$label	-	-	-	-	-	-	-	-	-	-	-	warm-up answer wrong")
         status=1
+    elif [[ $row == *-dot ]]; then
+        # Hits never leave the gateway: only misses show what the TLS upstream costs.
+        measure "$label" "$pid" miss "$server" "$q/miss-peak.txt" "$q/miss-fixed.txt" "$BENCH_DOT_MISS_QPS" 1 || status=1
     else
         measure "$label" "$pid" hit "$server" "$q/hit.txt" "$q/hit.txt" "$HIT_QPS" 0 &&
             measure "$label" "$pid" mixed "$server" "$q/mixed-peak.txt" "$q/mixed-fixed.txt" "$MIXED_QPS" 1 &&
@@ -437,8 +453,8 @@ run_row() {
     fi
     extra_note=
     lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
-    if [[ $row == tproxy-dns ]]; then
-        ((BENCH_WORKERS > 1)) && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
+    if [[ $row == tproxy-dns || $row == tproxy-dns-dot ]]; then
+        ((BENCH_WORKERS > 1)) && [[ $row == tproxy-dns ]] && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
         lab_stop_daemon >/dev/null 2>&1
         [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
     else
@@ -579,7 +595,7 @@ main() {
     local why
     why=$(lab_check_kernel) || { echo "bench.sh: the lab cannot run here: $why" >&2; return 1; }
     local bin=
-    if has_row limit || has_row tproxy-dns || ((reply_via)); then
+    if has_row limit || has_row tproxy-dns || has_row tproxy-dns-dot || ((reply_via)); then
         bin=$(lab_daemon_bin) || { echo "bench.sh: building tproxy-dns failed" >&2; return 1; }
         if has_row limit && ! "$bin" bench-limit --help >/dev/null 2>&1; then
             echo "bench.sh: $bin has no bench-limit subcommand (rebuild?)" >&2

@@ -12,7 +12,7 @@ source scripts/lib/debian_packages.sh
 # shellcheck source=scripts/lib/lab.sh
 source scripts/lib/lab.sh
 
-ensure_debian_packages libldns-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3
+ensure_debian_packages libldns-dev libssl-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3
 if [[ -z ${TPROXY_DNS_BIN:-} ]]; then
     swift build -c release
     TPROXY_DNS_BIN="$(swift build -c release --show-bin-path)/tproxy-dns"

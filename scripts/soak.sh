@@ -52,7 +52,7 @@ if ((EUID != 0)); then
     echo "soak.sh: needs root (network namespaces, nftables)" >&2
     exit 2
 fi
-ensure_debian_packages dnsperf knot knot-dnsutils dnsutils nftables iproute2 python3 util-linux libldns-dev pkg-config
+ensure_debian_packages dnsperf knot knot-dnsutils dnsutils nftables iproute2 python3 util-linux libldns-dev libssl-dev pkg-config
 if ! why=$(lab_check_kernel); then
     echo "soak.sh: the lab cannot run here: $why" >&2
     exit 2

@@ -17,7 +17,10 @@ source scripts/lib/lab.sh
 trap lab_down EXIT # only the kernel check's namespace can be ours here
 
 # unbound: the reference resolver of Tests/Lab/conformance_test.sh (run in a lab namespace).
-packages=(libldns-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3 util-linux unbound)
+# unbound also serves DNS over TLS in Tests/Lab/dot_upstream_test.sh, with openssl for its throwaway CA
+# and tcpdump for the capture; libssl-dev builds Sources/COpenSSL.
+packages=(libldns-dev libssl-dev pkg-config nftables knot knot-dnsutils dnsutils iproute2 python3 util-linux unbound
+    openssl tcpdump)
 swift_flags=(${SWIFT_SCRATCH_PATH:+--scratch-path "$SWIFT_SCRATCH_PATH"})
 passed=0 failed=0 skipped=0
 report=()

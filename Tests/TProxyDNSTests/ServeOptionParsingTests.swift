@@ -1,4 +1,5 @@
 import DNSForward
+import DNSServer
 import Testing
 @testable import tproxy_dns
 
@@ -70,5 +71,39 @@ struct ServeOptionParsingTests {
         #expect((try? ServeOptionParsing.serverText("", option: "identity")) == nil)
         #expect((try? ServeOptionParsing.serverText(String(repeating: "x", count: 256), option: "identity")) == nil)
         #expect(try ServeOptionParsing.serverText(String(repeating: "x", count: 255), option: "identity").utf8.count == 255)
+    }
+}
+
+@Suite("serve --upstream tls://, --upstream-ca and --upstream-pin")
+struct UpstreamTLSOptionTests {
+    static let pinA = "sha256/" + String(repeating: "A", count: 43) + "="
+    static let pinB = "sha256/" + String(repeating: "B", count: 43) + "="
+
+    @Test func globalPinsGoToEveryTLSUpstreamWithoutItsOwn() throws {
+        let addresses = try ["198.51.100.53", "tls://198.51.100.54#dot.example.test", "tls://198.51.100.55:8853"]
+            .map { text throws in try ServeOptionParsing.upstream(text) }
+        let tls = try ServeOptionParsing.upstreamTLS(addresses, ca: "/etc/ca.pem",
+                                                     pins: [Self.pinA, "198.51.100.55:8853=\(Self.pinB)"])
+        #expect(tls.caFile == "/etc/ca.pem")
+        #expect(tls.upstreams.keys.sorted() == [1, 2])
+        #expect(tls.upstreams[1]?.serverName == "dot.example.test")
+        #expect(tls.upstreams[1]?.pins == [SPKIPin(Self.pinA)!])
+        #expect(tls.upstreams[2]?.pins == [SPKIPin(Self.pinB)!])
+    }
+
+    @Test func mistakesAreNamed() throws {
+        let plain = [try ServeOptionParsing.upstream("198.51.100.53")]
+        #expect { try ServeOptionParsing.upstreamTLS(plain, ca: "/etc/ca.pem", pins: []) } throws: {
+            "\($0)".contains("need a tls:// upstream")
+        }
+        let tls = [try ServeOptionParsing.upstream("tls://198.51.100.53")]
+        #expect { try ServeOptionParsing.upstreamTLS(tls, ca: nil, pins: ["sha256/short"]) } throws: {
+            "\($0)".contains("--upstream-pin sha256/short")
+        }
+        #expect { try ServeOptionParsing.upstreamTLS(tls, ca: nil, pins: ["198.51.100.9=\(Self.pinA)"]) } throws: {
+            "\($0)".contains("no tls:// upstream is 198.51.100.9:853")
+        }
+        #expect { try ServeOptionParsing.upstream("tls://198.51.100.53#") } throws: { "\($0)".contains("tls://ADDR") }
+        #expect(try ServeOptionParsing.upstreamTLS(plain, ca: nil, pins: []).isEmpty)
     }
 }

@@ -237,6 +237,13 @@ bench_start() {
             lab_spawn gw "$row" dnsdist --supervised --disable-syslog -C "$dir/dnsdist.conf" || return 1
             bench__wait_listening "$row" 53 "$BENCH_GW_ADDR"
             ;;
+        unbound-dot)
+            bench_dot_server_up || return 1
+            bench_dot_unbound_conf "$dir" >"$dir/unbound.conf"
+            unbound-checkconf "$dir/unbound.conf" >&2 || return 1
+            lab_spawn gw "$row" unbound -d -c "$dir/unbound.conf" || return 1
+            bench__wait_listening "$row" 53 "$BENCH_GW_ADDR"
+            ;;
         dnsmasq-dnat)
             # --dns-forward-max stays at its default (150) unless BENCH_DNSMASQ_FORWARD_MAX says
             # otherwise: dnsmasq searches its forward records linearly, and with 4096 of them

@@ -227,15 +227,15 @@ report_zipf() {
     done
 }
 
-# run_zipf_section: every asked-for row but limit (no DNS work); tproxy-dns twice, with
-# prefetch off and on.
+# run_zipf_section: every asked-for row but limit (no DNS work) and the DoT rows (their
+# upstream is the DoT server, not the delayed relay); tproxy-dns twice, with prefetch off and on.
 run_zipf_section() {
     local row failed=0
     zipf_prepare || { zipf_finish; return 1; }
     zipf_reference || failed=$((failed + 1))
     for row in "${ROWS[@]}"; do
         case $row in
-            limit) ;;
+            limit | tproxy-dns-dot | unbound-dot) ;;
             tproxy-dns)
                 run_zipf_row tproxy-dns --no-prefetch || failed=$((failed + 1))
                 run_zipf_row tproxy-dns --prefetch || failed=$((failed + 1))

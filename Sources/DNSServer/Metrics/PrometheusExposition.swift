@@ -89,6 +89,12 @@ struct PrometheusExposition {
         metric("tproxy_dns_upstream_sockets_retired_forged_total", "counter",
                "Upstream sockets retired because forged replies flooded them.",
                [([:], Double(transport.upstreamSocketsRetiredForForgery ?? 0))])
+        metric("tproxy_dns_upstream_tls_connections_total", "counter",
+               "DNS-over-TLS upstream connections: opened, resumed (session resumption), failed.", [
+                   (["event": "opened"], Double(transport.tlsConnectionsOpened ?? 0)),
+                   (["event": "resumed"], Double(transport.tlsSessionsResumed ?? 0)),
+                   (["event": "failed"], Double(transport.tlsConnectionFailures ?? 0)),
+               ])
         metric("tproxy_dns_refused_total", "counter", "Queries refused because the client is outside --allow.",
                    [([:], Double(stats.admission.refused))])
         metric("tproxy_dns_reply_send_failures_total", "counter", "Replies the kernel did not take.",

@@ -46,7 +46,7 @@ public final class Daemon {
         try attachPrimaryHandlers(configuration, reserve: reserve)
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(primary.udp.receiver.isDualStack)",
-            "upstreams": "\(configuration.upstreams.map(\.description).joined(separator: " "))",
+            "upstreams": "\(configuration.forwarder.upstreamNames.joined(separator: " "))",
             "upstream_policy": "\(configuration.forwarder.upstreamPolicy)",
             "cache_size": "\(configuration.forwarder.cache.capacity)",
             "cache_memory": "\(configuration.forwarder.cache.memoryLimit)",

@@ -47,6 +47,8 @@ public struct DaemonConfiguration: Sendable {
     public var upstreamSockets = 8
     /// Queries one upstream UDP socket sends before it is replaced by one on a new random port.
     public var upstreamSocketQueries = 256
+    /// The `tls://` upstreams, `--upstream-ca`, `--upstream-pin` and the TLS pool's limits.
+    public var upstreamTLS = UpstreamTLSConfiguration()
     /// Event loops answering UDP queries, one thread each (`serve --workers`).
     public var workers = 1
     /// Where the cache is kept across restarts (`--cache-file`); nil is off.

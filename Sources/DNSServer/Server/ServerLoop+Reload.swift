@@ -18,6 +18,8 @@ extension ServerLoop {
             ("reply-mark", new.replyMark != configuration.replyMark),
             ("upstream-sockets", new.upstreamSockets != configuration.upstreamSockets),
             ("upstream-socket-queries", new.upstreamSocketQueries != configuration.upstreamSocketQueries),
+            // The loops' TLS contexts and pools are built at start.
+            ("upstream-ca/upstream-pin/tls:// upstreams", new.upstreamTLS != configuration.upstreamTLS),
             ("workers", new.workers != configuration.workers),
             ("cache-file", new.cacheFile != configuration.cacheFile),
             ("cache-save-interval", new.cacheSaveInterval != configuration.cacheSaveInterval),

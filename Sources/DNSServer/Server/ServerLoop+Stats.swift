@@ -10,6 +10,7 @@ extension ServerLoop {
         let answers = forwarder.counters
         let log = pipeline.answers.queryLog?.counts
         let drops = udp.drops
+        let tls = pipeline.transport.tls?.counters
         return DaemonStats(
             uptimeSeconds: Int(startedAt.duration(to: now).components.seconds),
             inFlight: forwarder.inFlightCount,
@@ -28,7 +29,7 @@ extension ServerLoop {
                            droppedQueries: answers.dropped, overQuota: answers.overQuota,
                            caseMismatches: answers.caseMismatches),
             upstreams: forwarder.upstreamHealth.enumerated().map { index, health in
-                .init(address: configuration.upstreams[index].description, up: !health.isDown, queries: health.queries,
+                .init(address: configuration.forwarder.upstreamNames[index], up: !health.isDown, queries: health.queries,
                       failures: health.failures,
                       rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 },
                       caseRandomization: health.caseRandomization)
@@ -40,7 +41,9 @@ extension ServerLoop {
                              tcpEvicted: tcp?.evictedConnections ?? 0,
                              streamRefused: (control?.refusedConnections ?? 0) + (metrics?.refusedConnections ?? 0),
                              acceptPauses: acceptPauses,
-                             upstreamSocketsRetiredForForgery: pipeline.transport.socketsRetiredForForgery),
+                             upstreamSocketsRetiredForForgery: pipeline.transport.socketsRetiredForForgery,
+                             tlsConnectionsOpened: tls?.connectionsOpened, tlsSessionsResumed: tls?.sessionsResumed,
+                             tlsConnectionFailures: tls?.connectionFailures),
             queryLog: .init(enabled: log != nil, written: log?.written ?? 0, dropped: log?.dropped ?? 0),
             zones: forwarder.localZones.zoneNames,
             responseCodes: Dictionary(uniqueKeysWithValues: pipeline.answers.responseCodes.byCode.map { ($0.key.description, $0.value) }),

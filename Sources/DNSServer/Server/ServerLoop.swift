@@ -48,11 +48,12 @@ final class ServerLoop: EventHandler {
         let transport = UpstreamTransport(
             upstreams: configuration.upstreams, socketsPerUpstream: configuration.upstreamSockets,
             queriesPerSocket: configuration.upstreamSocketQueries, loop: eventLoop, readBuffer: readBuffer, logger: logger)
+        try transport.enableTLS(configuration.upstreamTLS, names: configuration.forwarder.upstreamNames)
         let replies = try UDPReplySender(path: configuration.replyVia, mark: configuration.replyMark,
                                          sourceSockets: configuration.replyVia == .socketPerSource ? SourceSocketTable() : nil,
                                          warnings: warnings)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,
-                                 answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.upstreams.map(\.description),
+                                 answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.forwarder.upstreamNames,
                                                          logger: logger))
         transport.receiver = pipeline
         // The loops of one daemon share the port through SO_REUSEPORT. The
@@ -102,6 +103,7 @@ final class ServerLoop: EventHandler {
 
     private var hasConnections: Bool {
         (tcp?.connectionCount ?? 0) > 0 || (control?.connectionCount ?? 0) > 0 || (metrics?.connectionCount ?? 0) > 0
+            || (pipeline.transport.tls?.openConnectionCount ?? 0) > 0
     }
 
     /// The primary's listeners (none on a worker); no array built on the per-round path.

@@ -23,6 +23,9 @@ extension DaemonStats {
         transport.acceptPauses = Self.sum(transport.acceptPauses, other.transport.acceptPauses)
         transport.upstreamSocketsRetiredForForgery = Self.sum(transport.upstreamSocketsRetiredForForgery,
                                                              other.transport.upstreamSocketsRetiredForForgery)
+        transport.tlsConnectionsOpened = Self.sum(transport.tlsConnectionsOpened, other.transport.tlsConnectionsOpened)
+        transport.tlsSessionsResumed = Self.sum(transport.tlsSessionsResumed, other.transport.tlsSessionsResumed)
+        transport.tlsConnectionFailures = Self.sum(transport.tlsConnectionFailures, other.transport.tlsConnectionFailures)
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         admission.refused += other.admission.refused
         admission.ignored += other.admission.ignored

@@ -74,6 +74,12 @@ public struct DaemonStats: Codable, Sendable {
         public var acceptPauses: Int?
         /// Upstream sockets retired because forged replies flooded them. Optional: older daemons lack it.
         public var upstreamSocketsRetiredForForgery: Int?
+        /// DNS over TLS upstreams (optional: older daemons lack them): connections opened,
+        /// handshakes that resumed a session, connections that failed (connect, handshake,
+        /// verification, pin, closed with queries unanswered).
+        public var tlsConnectionsOpened: Int?
+        public var tlsSessionsResumed: Int?
+        public var tlsConnectionFailures: Int?
     }
 
     public struct Admission: Codable, Sendable {

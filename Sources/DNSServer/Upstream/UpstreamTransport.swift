@@ -24,7 +24,11 @@ final class UpstreamTransport: EventHandler {
     private let loop: EventLoop
     private let logger: Logger
     /// Set by the loop before the first event: who hears what the sockets report.
-    weak var receiver: UpstreamOutcomeReceiver?
+    weak var receiver: UpstreamOutcomeReceiver? {
+        didSet { tls?.receiver = receiver }
+    }
+    /// The `tls://` upstreams' connections (`enableTLS`); nil when there are none.
+    private(set) var tls: DoTClient?
     private(set) var sockets: UpstreamSocketPool!
     private var exchanges: [UInt64: Exchange] = [:]
     private var queued: [QueuedQuery] = []
@@ -59,11 +63,24 @@ final class UpstreamTransport: EventHandler {
             })
     }
 
-    var hasQueuedQueries: Bool { !queued.isEmpty }
+    var hasQueuedQueries: Bool { !queued.isEmpty || (tls?.hasUnflushedQueries ?? false) }
+
+    /// Sends the queries of `configuration.upstreams` over TLS from now on.
+    func enableTLS(_ configuration: UpstreamTLSConfiguration, names: [String]) throws(TLSFailure) {
+        guard !configuration.isEmpty else { return }
+        let client = try DoTClient(configuration: configuration, endpoints: upstreams, names: names, loop: loop,
+                                   handler: self, logger: logger)
+        client.receiver = receiver
+        tls = client
+    }
 
     /// Starts sending `request`. Returns its token when it failed at once
     /// (no socket, no connection): the caller fails it over.
     func send(_ request: UpstreamRequest) -> UInt64? {
+        // Over TLS whatever the forwarder asked (UDP, or TCP after TC): never in clear.
+        if let tls, tls.serves(upstream: request.upstream) {
+            return tls.send(request, now: .now) ? nil : request.token
+        }
         let remote = upstreams[request.upstream]
         do {
             switch request.transport {
@@ -105,6 +122,7 @@ final class UpstreamTransport: EventHandler {
             start = end
         }
         queued.removeAll(keepingCapacity: true)
+        if let tls { failed += tls.flushQueries(now: .now) }
         return failed
     }
 
@@ -127,6 +145,7 @@ final class UpstreamTransport: EventHandler {
     /// The next round's queries go to each used upstream's next socket.
     func endRound() {
         sockets.endRound()
+        tls?.sweep(now: .now)
     }
 
     func close(token: UInt64) {
@@ -139,7 +158,7 @@ final class UpstreamTransport: EventHandler {
                 loop.unregister(registration)
             }
         case nil:
-            break
+            tls?.close(token: token)
         }
     }
 
@@ -167,6 +186,7 @@ final class UpstreamTransport: EventHandler {
     func closeAll() {
         for token in Array(exchanges.keys) { close(token: token) }
         sockets.closeAll()
+        tls?.closeAll()
     }
 
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration) {
@@ -174,6 +194,8 @@ final class UpstreamTransport: EventHandler {
             drainPooledSocket(number)
         } else if let token = tcpByRegistration[registration], case .tcp(let exchange)? = exchanges[token] {
             progress(exchange, event: event)
+        } else if let tls {
+            _ = tls.handle(event, on: registration, buffer: readBuffer)
         }
     }
 

@@ -33,7 +33,10 @@ enum StatsTable {
                 ("reply send failures", "\(stats.transport.replySendFailures)"),
                 ("dropped: oversized", "\(stats.transport.receiveDropsTruncated)"),
                 ("dropped: no orig dst", "\(stats.transport.receiveDropsNoOriginalDestination)"),
-            ] + optionalRows([("sockets retired (forged)", stats.transport.upstreamSocketsRetiredForForgery)])),
+            ] + optionalRows([("sockets retired (forged)", stats.transport.upstreamSocketsRetiredForForgery),
+                              ("tls connections", stats.transport.tlsConnectionsOpened),
+                              ("tls resumed", stats.transport.tlsSessionsResumed),
+                              ("tls failed", stats.transport.tlsConnectionFailures)])),
             section("daemon", [
                 ("uptime", "\(stats.uptimeSeconds) s"),
                 ("query log", stats.queryLog.enabled ? "\(stats.queryLog.written) written, \(stats.queryLog.dropped) dropped" : "off"),

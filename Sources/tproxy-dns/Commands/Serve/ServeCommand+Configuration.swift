@@ -7,8 +7,9 @@ extension ServeCommand {
     /// The runtime settings these options describe; a value that does not
     /// parse is an error here too (`validate()` calls this).
     func daemonConfiguration() throws(ValidationError) -> DaemonConfiguration {
-        var upstreams: [IPEndpoint] = []
-        for text in upstream { upstreams.append(try ServeOptionParsing.upstream(text)) }
+        var addresses: [UpstreamAddress] = []
+        for text in upstream { addresses.append(try ServeOptionParsing.upstream(text)) }
+        let upstreams = addresses.map(\.endpoint)
         var cache = CacheConfiguration()
         cache.capacity = cacheSize
         cache.memoryLimit = try ServeOptionParsing.byteSize(cacheMemory, option: "--cache-memory")
@@ -18,7 +19,7 @@ extension ServeCommand {
         cache.serverFailureTTL = servfailTTL
         cache.serveStale = serveStale
         var forwarder = ForwarderConfiguration(
-            upstreamNames: upstreams.map(\.description),
+            upstreamNames: addresses.map(\.description),
             upstreamTimeout: .milliseconds(Int64(timeout * 1000)),
             maximumInFlight: maxInFlight,
             upstreamPolicy: try ServeOptionParsing.upstreamPolicy(upstreamPolicy),
@@ -41,6 +42,7 @@ extension ServeCommand {
         configuration.metricsMaximumConnections = metricsMaxConnections
         configuration.upstreamSockets = upstreamSockets
         configuration.upstreamSocketQueries = upstreamSocketQueries
+        configuration.upstreamTLS = try ServeOptionParsing.upstreamTLS(addresses, ca: upstreamCa, pins: upstreamPin)
         configuration.workers = try ServeOptionParsing.workers(workers)
         configuration.zonesDirectory = zones
         configuration.queryLogPath = queryLog

@@ -32,8 +32,14 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port the TPROXY rule delivers to, UDP and TCP. Not 53: the daemon must not shadow a local resolver.")
     var port: UInt16 = 5353
 
-    @Option(help: ArgumentHelp("Upstream resolver: 198.51.100.53, 198.51.100.53:5300, 2001:db8::53 or [2001:db8::53]:53. Repeat for several.", valueName: "address"))
+    @Option(help: ArgumentHelp("Upstream resolver: 198.51.100.53, 198.51.100.53:5300, 2001:db8::53 or [2001:db8::53]:53; DNS over TLS as tls://ADDR[:PORT][#NAME] (port 853; the certificate must match NAME, else hold ADDR). Repeat for several.", valueName: "address"))
     var upstream: [String] = []
+
+    @Option(help: ArgumentHelp("PEM bundle the certificates of tls:// upstreams are verified against. Default: the system trust store.", valueName: "file"))
+    var upstreamCa: String?
+
+    @Option(help: ArgumentHelp("SPKI pin a tls:// upstream's chain must match (RFC 7858 4.2), besides CA verification: sha256/BASE64 for every tls:// upstream, or ADDR[:PORT]=sha256/BASE64 for one. Repeat for backup pins.", valueName: "pin"))
+    var upstreamPin: [String] = []
 
     @Option(help: ArgumentHelp("Which upstream a query tries first: ordered (configuration order) or fastest (lowest smoothed RTT). Failover follows the same order.", valueName: "policy"))
     var upstreamPolicy: String = UpstreamPolicy.fastest.rawValue

@@ -13,8 +13,9 @@ import Glibc
 /// file becomes flags before parsing, so every path reports the same error
 /// for the same bad value and none falls back to a default silently.
 enum ServeOptionParsing {
-    static func upstream(_ text: String) throws(ValidationError) -> IPEndpoint {
-        try parsed(IPEndpoint(text, defaultPort: 53), "--upstream \(text): not an IP address with optional port (use [v6]:port)")
+    static func upstream(_ text: String) throws(ValidationError) -> UpstreamAddress {
+        try parsed(UpstreamAddress(text),
+                   "--upstream \(text): not an IP address with optional port (use [v6]:port), nor tls://ADDR[:PORT][#NAME]")
     }
 
     static func upstreamPolicy(_ text: String) throws(ValidationError) -> UpstreamPolicy {
@@ -96,7 +97,7 @@ enum ServeOptionParsing {
         try parsed(Logger.Level(rawValue: text), "--log-level \(text): unknown level")
     }
 
-    private static func parsed<Value>(_ value: Value?, _ error: @autoclosure () -> String) throws(ValidationError) -> Value {
+    static func parsed<Value>(_ value: Value?, _ error: @autoclosure () -> String) throws(ValidationError) -> Value {
         guard let value else { throw ValidationError(error()) }
         return value
     }
