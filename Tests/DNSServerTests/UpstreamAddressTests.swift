@@ -1,3 +1,4 @@
+import DNSForward
 import RawUDP
 import Testing
 @testable import DNSServer
@@ -50,7 +51,7 @@ struct UpstreamAddressTests {
 @Suite("TLS reconnect backoff")
 struct ReconnectBackoffTests {
     @Test func doublesUpToTheMaximumAndClearsOnSuccess() {
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         var backoff = ReconnectBackoff()
         #expect(backoff.allowsConnect(now: start))
         backoff.recordFailure(now: start)

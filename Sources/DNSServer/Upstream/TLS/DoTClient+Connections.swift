@@ -7,7 +7,7 @@ extension DoTClient {
     /// under `queriesPerConnection`, else a new one while under
     /// `connectionsPerUpstream`, else the least busy of all; nil when the
     /// upstream is backing off or no socket can be opened.
-    func connection(for upstream: Int, id: UInt16, now: ContinuousClock.Instant) -> DoTConnection? {
+    func connection(for upstream: Int, id: UInt16, now: MonotonicInstant) -> DoTConnection? {
         let candidates = (connections[upstream] ?? []).filter { $0.isFree(for: id) }
         let leastBusy = candidates.min { $0.pending.count < $1.pending.count }
         if let leastBusy, leastBusy.pending.count < configuration.queriesPerConnection { return leastBusy }
@@ -19,7 +19,7 @@ extension DoTClient {
         return leastBusy
     }
 
-    private func open(_ upstream: Int, now: ContinuousClock.Instant) -> DoTConnection? {
+    private func open(_ upstream: Int, now: MonotonicInstant) -> DoTConnection? {
         let endpoint = endpoints[upstream]
         do {
             let tls = try TLSStream(context: context, serverName: configuration.upstreams[upstream]?.serverName,
@@ -46,7 +46,7 @@ extension DoTClient {
     /// The chain verified (OpenSSL refused it otherwise); now the pins. A
     /// resumed session shows no certificates: it is one we kept from a
     /// connection that passed both checks, for this upstream only.
-    func handshakeCompleted(_ connection: DoTConnection, now: ContinuousClock.Instant) throws(DoTFailure) {
+    func handshakeCompleted(_ connection: DoTConnection, now: MonotonicInstant) throws(DoTFailure) {
         let pins = configuration.upstreams[connection.upstream]?.pins ?? []
         if !pins.isEmpty, !connection.tls.wasResumed {
             let digests = connection.tls.chainKeyDigests()
@@ -62,7 +62,7 @@ extension DoTClient {
     }
 
     /// A framed message from the server, handed on with the attempt its ID names.
-    func deliver(_ message: [UInt8], from connection: DoTConnection, now: ContinuousClock.Instant) {
+    func deliver(_ message: [UInt8], from connection: DoTConnection, now: MonotonicInstant) {
         // TLS 1.3 tickets arrive after the handshake: by the first answer one is here.
         if let session = connection.tls.takeReceivedSession() {
             sessions[connection.upstream] = session
@@ -83,7 +83,7 @@ extension DoTClient {
     /// queries unanswered, perhaps sent as it closed: each is sent once more
     /// on another connection (RFC 7766 6.2.1 lets a server close at any
     /// time); one closed on twice fails over.
-    func askAgainElsewhere(_ connection: DoTConnection, now: ContinuousClock.Instant) {
+    func askAgainElsewhere(_ connection: DoTConnection, now: MonotonicInstant) {
         let unanswered = connection.takeUnanswered()
         remove(connection)
         for query in unanswered {
@@ -105,19 +105,19 @@ extension DoTClient {
         }
     }
 
-    private func failOver(_ token: UInt64, upstream: Int, reason: DoTFailure, now: ContinuousClock.Instant) {
+    private func failOver(_ token: UInt64, upstream: Int, reason: DoTFailure, now: MonotonicInstant) {
         logger.debug("upstream TLS query failed over", metadata: ["upstream.address": "\(names[upstream])", "tls.reason": "\(reason)"])
         receiver?.deliver(.failure(token: token), now: now)
     }
 
     /// Ends `connection` and fails over every query on it; a failure before
     /// the connection was ready also delays the next connect.
-    func fail(_ connection: DoTConnection, error: DoTFailure, now: ContinuousClock.Instant) {
+    func fail(_ connection: DoTConnection, error: DoTFailure, now: MonotonicInstant) {
         for token in end(connection, error: error, now: now) { receiver?.deliver(.failure(token: token), now: now) }
     }
 
     /// `fail` without telling anyone: returns the attempts that were waiting on it.
-    func end(_ connection: DoTConnection, error: DoTFailure, now: ContinuousClock.Instant) -> [UInt64] {
+    func end(_ connection: DoTConnection, error: DoTFailure, now: MonotonicInstant) -> [UInt64] {
         counters.connectionFailures += 1
         if connection.state != .ready || { if case .pinMismatch = error { return true } else { return false } }() {
             backoff[connection.upstream, default: ReconnectBackoff()].recordFailure(now: now)

@@ -31,7 +31,7 @@ final class DoTClient {
     var sessions: [Int: TLSSessionTicket] = [:]
     var backoff: [Int: ReconnectBackoff] = [:]
     var nextNumber = 0
-    private var lastSweep = ContinuousClock.now
+    private var lastSweep = MonotonicInstant.now
     var counters = Counters()
     /// Attempts already sent again after a server closed on them: a second close fails them over.
     var askedAgain = Set<UInt64>()
@@ -56,7 +56,7 @@ final class DoTClient {
 
     /// Queues the query on a connection to its upstream; false when none can
     /// take it now (backing off, no descriptor): the caller fails it over.
-    func send(_ request: UpstreamRequest, now: ContinuousClock.Instant) -> Bool {
+    func send(_ request: UpstreamRequest, now: MonotonicInstant) -> Bool {
         guard let framed = DNSStreamFramer.frame(EDNSPadding.padded(request.bytes)),
               let connection = connection(for: request.upstream, id: request.id, now: now) else { return false }
         do throws(DoTFailure) {
@@ -79,7 +79,7 @@ final class DoTClient {
 
     /// The round's queries leave, one write per connection; returns the
     /// attempts on connections that failed doing so, for the caller to fail over.
-    func flushQueries(now: ContinuousClock.Instant) -> [UInt64] {
+    func flushQueries(now: MonotonicInstant) -> [UInt64] {
         var failed: [UInt64] = []
         for connection in unflushed where byRegistration[connection.registration!] === connection {
             do throws(DoTFailure) {
@@ -102,7 +102,7 @@ final class DoTClient {
     /// Whether `registration` is one of ours; if so its event is handled.
     func handle(_ event: EventPoller.Event, on registration: LoopRegistration, buffer: UnsafeMutableRawBufferPointer) -> Bool {
         guard let connection = byRegistration[registration] else { return false }
-        let now = ContinuousClock.now
+        let now = MonotonicInstant.now
         do throws(DoTFailure) {
             let progress = try connection.handle(event, buffer: buffer, now: now)
             if progress.handshakeCompleted { try handshakeCompleted(connection, now: now) }
@@ -119,7 +119,7 @@ final class DoTClient {
     }
 
     /// Once a second: idle connections closed, stuck handshakes failed.
-    func sweep(now: ContinuousClock.Instant) {
+    func sweep(now: MonotonicInstant) {
         guard lastSweep.duration(to: now) >= .seconds(1) else { return }
         lastSweep = now
         for connection in Array(byRegistration.values) {

@@ -29,8 +29,8 @@ final class DoTConnection {
     /// The interest last given to the poller, so it is changed only when it must be.
     var registeredInterest: EventPoller.Interest = [.readable, .writable]
     private(set) var state = State.connecting
-    let openedAt: ContinuousClock.Instant
-    private(set) var lastActivity: ContinuousClock.Instant
+    let openedAt: MonotonicInstant
+    private(set) var lastActivity: MonotonicInstant
     /// Query ID → the forwarder's token for the attempt waiting on it.
     private(set) var pending: [UInt16: UInt64] = [:]
     /// The framed queries of `pending`, kept to ask again elsewhere if the server closes first.
@@ -40,7 +40,7 @@ final class DoTConnection {
     private var ciphertext: [UInt8] = []
     private var framer = DNSStreamFramer()
 
-    init(number: Int, upstream: Int, stream: StreamSocket, tls: TLSStream, now: ContinuousClock.Instant) {
+    init(number: Int, upstream: Int, stream: StreamSocket, tls: TLSStream, now: MonotonicInstant) {
         self.number = number
         self.upstream = upstream
         self.stream = stream
@@ -109,7 +109,7 @@ final class DoTConnection {
 
     /// Connect, handshake, write and read as far as the socket allows.
     func handle(_ event: EventPoller.Event, buffer: UnsafeMutableRawBufferPointer,
-                now: ContinuousClock.Instant) throws(DoTFailure) -> Progress {
+                now: MonotonicInstant) throws(DoTFailure) -> Progress {
         var progress = Progress()
         if state == .connecting {
             guard event.isWritable || event.isClosedOrFailed else { return progress }

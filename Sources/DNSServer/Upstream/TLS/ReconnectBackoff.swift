@@ -1,3 +1,5 @@
+import DNSForward
+
 /// How long to wait before connecting to an upstream again after a connect or
 /// handshake failed: `initial`, doubled per failure up to `maximum`, cleared by
 /// a completed handshake. Queries for it meanwhile fail over at once instead
@@ -7,13 +9,13 @@ struct ReconnectBackoff {
     static let maximum: Duration = .seconds(8)
 
     private var delay: Duration?
-    private(set) var retryAt: ContinuousClock.Instant?
+    private(set) var retryAt: MonotonicInstant?
 
-    func allowsConnect(now: ContinuousClock.Instant) -> Bool {
+    func allowsConnect(now: MonotonicInstant) -> Bool {
         retryAt.map { now >= $0 } ?? true
     }
 
-    mutating func recordFailure(now: ContinuousClock.Instant) {
+    mutating func recordFailure(now: MonotonicInstant) {
         let next = delay.map { min($0 * 2, Self.maximum) } ?? Self.initial
         delay = next
         retryAt = now + next
