@@ -4,8 +4,7 @@ import Testing
 @Suite("EDNS padding of queries to 128-octet blocks (RFC 7830, RFC 8467)")
 struct EDNSPaddingTests {
     static func query(name: String) -> [UInt8] {
-        let question = DNSQuestion(name: DNSName(wire: WireFixtures.name(name)), type: .a, class: .in)
-        return UpstreamQuery.wire(id: 0x1234, question: question.wire[...], requestFlags: .rd, dnssecOK: false)
+        UpstreamQuery.wire(id: 0x1234, name: WireFixtures.name(name), type: .a, class: .in, requestFlags: .rd, dnssecOK: false)
     }
 
     @Test("every length becomes a multiple of 128 with one Padding option",
