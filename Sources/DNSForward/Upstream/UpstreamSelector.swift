@@ -45,8 +45,13 @@ final class UpstreamSelector {
     /// The order to try upstreams for a new query: healthy ones by policy, then
     /// the down ones (better a slim chance than none when all are down).
     func plan() -> [Int] {
-        let up = health.indices.filter { !health[$0].isDown }
-        let down = health.indices.filter { health[$0].isDown }
+        plan(among: Array(health.indices))
+    }
+
+    /// `plan()` over one upstream set's members (`RoutingPolicy.upstreamSets`).
+    func plan(among members: [Int]) -> [Int] {
+        let up = members.filter { !health[$0].isDown }
+        let down = members.filter { health[$0].isDown }
         switch policy {
         case .ordered:
             return up + down

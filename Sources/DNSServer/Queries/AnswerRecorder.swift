@@ -51,7 +51,7 @@ final class AnswerRecorder {
         clock_gettime(CLOCK_REALTIME, &wallClock)
         let answeredFrom: String
         switch details.source {
-        case .upstream(let index): answeredFrom = "upstream:\(upstreamNames[index])"
+        case .upstream(let index): answeredFrom = index < upstreamNames.count ? "upstream:\(upstreamNames[index])" : "passthrough"
         default: answeredFrom = details.source.description
         }
         return QueryLogRecord(wallClock: wallClock, client: client.client, originalDestination: client.originalDestination,

@@ -10,7 +10,7 @@ extension ServerLoop {
         let answers = forwarder.counters
         let log = pipeline.answers.queryLog?.counts
         let drops = udp.drops
-        return DaemonStats(
+        var stats = DaemonStats(
             uptimeSeconds: Int(startedAt.duration(to: now).components.seconds),
             inFlight: forwarder.inFlightCount,
             cache: .init(entries: cache.count, capacity: cache.configuration.capacity, bytes: cache.bytes,
@@ -27,8 +27,8 @@ extension ServerLoop {
                            rejectedUpstreamReplies: answers.rejectedReplies, tcpRetries: answers.tcpRetries,
                            droppedQueries: answers.dropped, overQuota: answers.overQuota,
                            caseMismatches: answers.caseMismatches),
-            upstreams: forwarder.upstreamHealth.enumerated().map { index, health in
-                .init(address: configuration.upstreams[index].description, up: !health.isDown, queries: health.queries,
+            upstreams: forwarder.upstreamHealth.map { health in
+                .init(address: health.name, up: !health.isDown, queries: health.queries,
                       failures: health.failures,
                       rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 },
                       caseRandomization: health.caseRandomization)
@@ -48,6 +48,8 @@ extension ServerLoop {
                              rateLimited: admission.counters.rateLimited,
                              refusedDropped: admission.counters.refusedDropped),
             queriesByWorker: [answers.queries])
+        stats.policy = DaemonStats.Policy(forwarder.policy, counters: answers)
+        return stats
     }
 
     /// Pauses of every listener on this loop (none on a worker).

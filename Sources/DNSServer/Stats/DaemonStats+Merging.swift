@@ -29,6 +29,7 @@ extension DaemonStats {
         admission.rateLimited += other.admission.rateLimited
         admission.refusedDropped = Self.sum(admission.refusedDropped, other.admission.refusedDropped)
         queriesByWorker = (queriesByWorker ?? []) + (other.queriesByWorker ?? [])
+        if let theirs = other.policy { policy?.add(theirs) }
     }
 
     /// Optional counts (absent from older daemons) add up as zero.

@@ -109,4 +109,6 @@ public struct DaemonStats: Codable, Sendable {
     public var queriesByWorker: [Int]?
     /// `--cache-file`'s loads and saves; nil when there is none (and from older daemons).
     public var cacheFile: CacheFile?
+    /// Routing policy: decisions by rule, block list size; nil from older daemons.
+    public var policy: Policy?
 }

@@ -12,7 +12,7 @@ struct TProxyDNS: ParsableCommand {
         address as the source, so `dig @203.0.113.53 example.com` sees its answer come \
         from 203.0.113.53.
         """,
-        subcommands: [ServeCommand.self, CacheCommand.self, ZonesCommand.self, RulesCommand.self, DoctorCommand.self, LimitResponderCommand.self,
+        subcommands: [ServeCommand.self, CacheCommand.self, ZonesCommand.self, RulesCommand.self, PolicyCommand.self, DoctorCommand.self, LimitResponderCommand.self,
                       DNSWorkBenchCommand.self, CacheFileBenchCommand.self]
     )
 }

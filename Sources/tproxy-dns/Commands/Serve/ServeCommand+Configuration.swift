@@ -6,9 +6,11 @@ import RawUDP
 extension ServeCommand {
     /// The runtime settings these options describe; a value that does not
     /// parse is an error here too (`validate()` calls this).
-    func daemonConfiguration() throws(ValidationError) -> DaemonConfiguration {
-        var upstreams: [IPEndpoint] = []
-        for text in upstream { upstreams.append(try ServeOptionParsing.upstream(text)) }
+    /// `loadingLists`: read the `--block-list` files (false in `validate()`).
+    func daemonConfiguration(loadingLists: Bool = true) throws(ValidationError) -> DaemonConfiguration {
+        var defaultUpstreams: [IPEndpoint] = []
+        for text in upstream { defaultUpstreams.append(try ServeOptionParsing.upstream(text)) }
+        let (policy, upstreams) = try routingPolicy(defaultUpstreams: defaultUpstreams, loadingLists: loadingLists)
         var cache = CacheConfiguration()
         cache.capacity = cacheSize
         cache.memoryLimit = try ServeOptionParsing.byteSize(cacheMemory, option: "--cache-memory")
@@ -33,6 +35,7 @@ extension ServeCommand {
             })
         forwarder.caseRandomization = caseRandomization
         forwarder.prefetch = prefetch
+        forwarder.policy = policy
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections

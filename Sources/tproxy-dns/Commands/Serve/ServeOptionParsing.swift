@@ -90,7 +90,7 @@ enum ServeOptionParsing {
         try parsed(Logger.Level(rawValue: text), "--log-level \(text): unknown level")
     }
 
-    private static func parsed<Value>(_ value: Value?, _ error: @autoclosure () -> String) throws(ValidationError) -> Value {
+    static func parsed<Value>(_ value: Value?, _ error: @autoclosure () -> String) throws(ValidationError) -> Value {
         guard let value else { throw ValidationError(error()) }
         return value
     }
