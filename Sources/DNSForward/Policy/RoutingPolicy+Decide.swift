@@ -6,7 +6,7 @@ extension RoutingPolicy {
     public func decide(name: UnsafeRawBufferPointer, endpoints: PolicyEndpoints?, suffixes: inout NameSuffixes) -> PolicyDecision {
         if isDefaultOnly { return PolicyDecision(.forward(set: 0), rule: Self.defaultRule) }
         if needsName {
-            suffixes.fill(name)
+            if needsSuffixHashes { suffixes.fill(name) }
             if canaries.longestMatch(name, suffixes) != nil {
                 return PolicyDecision(.block(.nxdomain), rule: Self.canaryRule)
             }

@@ -17,8 +17,10 @@ public final class RoutingPolicy: Sendable {
     let canaries: SuffixNameTable
     /// Rule names by index, for the query log, metrics and `policy explain`.
     public let ruleNames: [String]
-    /// No name table to consult: the fast path skips hashing the name.
+    /// No name table to consult: the fast path skips the name.
     let needsName: Bool
+    /// A name table large enough to look up by hash: the name's suffixes are hashed.
+    let needsSuffixHashes: Bool
     /// Nothing but the default set: every query forwards there.
     let isDefaultOnly: Bool
 
@@ -80,6 +82,7 @@ public final class RoutingPolicy: Sendable {
         canaries = bypassCanaries ? Self.canaryTable() : SuffixNameTable()
         ruleNames = names
         needsName = !zones.isEmpty || !blockList.names.isEmpty || !canaries.isEmpty
+        needsSuffixHashes = zones.needsSuffixHashes || blockList.names.needsSuffixHashes || canaries.needsSuffixHashes
         isDefaultOnly = !needsName && table.isEmpty
     }
 
@@ -98,6 +101,7 @@ public final class RoutingPolicy: Sendable {
         self.blockAnswer = blockAnswer
         canaries = bypassCanaries ? Self.canaryTable() : SuffixNameTable()
         needsName = !zones.isEmpty || !blockList.names.isEmpty || !canaries.isEmpty
+        needsSuffixHashes = zones.needsSuffixHashes || blockList.names.needsSuffixHashes || canaries.needsSuffixHashes
         isDefaultOnly = !needsName && routes.isEmpty
     }
 

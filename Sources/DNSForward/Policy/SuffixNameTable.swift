@@ -54,8 +54,17 @@ public struct SuffixNameTable: Sendable {
 
     /// The value of the longest suffix of the name in `suffixes` that is in the
     /// table, and that suffix's offset; nil when none is.
+    /// Tables this small (the bypass canaries, a few zones) are scanned instead:
+    /// comparing a name's tail with each entry costs less than hashing it, so
+    /// `suffixes` may then be left unfilled (`needsSuffixHashes`).
+    static var scanLimit: Int { 8 }
+
+    /// False when `longestMatch` scans and needs no `NameSuffixes`.
+    public var needsSuffixHashes: Bool { starts.count > Self.scanLimit }
+
     public func longestMatch(_ name: UnsafeRawBufferPointer, _ suffixes: NameSuffixes) -> (value: UInt32, offset: Int)? {
         guard !starts.isEmpty else { return nil }
+        guard needsSuffixHashes else { return scanMatch(name) }
         for index in 0..<suffixes.count {
             let offset = suffixes.offsets[index]
             if let entry = find(UnsafeRawBufferPointer(rebasing: name[offset...]), hash: suffixes.hashes[index]) {
@@ -63,6 +72,21 @@ public struct SuffixNameTable: Sendable {
             }
         }
         return nil
+    }
+
+    private func scanMatch(_ name: UnsafeRawBufferPointer) -> (value: UInt32, offset: Int)? {
+        var best: (value: UInt32, offset: Int)?
+        arena.withUnsafeBytes { stored in
+            for entry in starts.indices {
+                let start = Int(starts[entry])
+                let length = Int(stored[start])
+                guard length <= name.count, best.map({ name.count - $0.offset < length }) ?? true,
+                      CacheKey.isName(name, atOrBelow: UnsafeRawBufferPointer(rebasing: stored[(start + 1)..<(start + 1 + length)]))
+                else { continue }
+                best = (values[entry], name.count - length)
+            }
+        }
+        return best
     }
 
     /// The value stored for exactly `name`.

@@ -13,6 +13,6 @@ struct TProxyDNS: ParsableCommand {
         from 203.0.113.53.
         """,
         subcommands: [ServeCommand.self, CacheCommand.self, ZonesCommand.self, RulesCommand.self, PolicyCommand.self, DoctorCommand.self, LimitResponderCommand.self,
-                      DNSWorkBenchCommand.self, CacheFileBenchCommand.self]
+                      DNSWorkBenchCommand.self, CacheFileBenchCommand.self, PolicyBenchCommand.self]
     )
 }
