@@ -32,6 +32,7 @@ public struct BlockList: Sendable {
         for (index, bytes) in contents.enumerated() {
             problems += bytes.withUnsafeBytes { BlockListParser.parse($0, file: paths[index], list: UInt32(index), into: &table) }
         }
+        table.compact()
         return BlockList(names: table, files: paths, problems: problems)
     }
 

@@ -29,7 +29,8 @@ public struct NameSuffixes {
             offsets.removeAll(keepingCapacity: true)
             return
         }
-        hashes = Array(repeating: 0, count: offsets.count)
+        // Zeros appended into the kept capacity: no allocation per query.
+        for _ in offsets.indices { hashes.append(0) }
         var hash = Self.seed
         var next = offsets.count - 1
         var index = name.count - 1
