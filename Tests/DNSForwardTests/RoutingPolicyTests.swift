@@ -169,6 +169,19 @@ struct ForwarderRoutingTests {
         #expect(forwarder.counters.answeredByPolicy == 1)
     }
 
+    @Test func failoverStaysInsideTheUpstreamSet() throws {
+        let zone = RoutingPolicy.ForwardZone(name: BlockListParser.wireName("corp.example")!, upstreams: [1, 2])
+        let forwarder = forwarder(RoutingPolicy(defaultUpstreams: [0], forwardZones: [zone]))
+        let client = RoutedClient(address: ip(192, 168, 1, 20), target: ip(192, 0, 2, 53))
+        let start = ContinuousClock.now
+        let first = WireFixtures.query(id: 7, name: "a.corp.example").withUnsafeBytes {
+            forwarder.handleQuery($0, from: client, now: start)
+        }
+        #expect(request(first)?.upstream == 1)
+        #expect(request(forwarder.expire(now: start + .seconds(3)))?.upstream == 2, "the zone's second upstream, not the default")
+        #expect(forwarder.upstreamHealth.map(\.failures) == [0, 1, 0])
+    }
+
     @Test func refusingRouteAndCanary() throws {
         let forwarder = forwarder(policy())
         #expect(try #require(ask(forwarder, "www.test", target: ip(192, 0, 2, 99))).details.code == .refused)

@@ -73,10 +73,11 @@ public struct SuffixNameTable: Sendable {
     /// After the last insert: arrays trimmed to their contents, slots resized
     /// to the count, and the filter built.
     public mutating func compact() {
-        // Copies of the elements, not of the buffers (which `Array(array)` would share): capacity = count.
-        arena = Array(arena[...])
-        starts = Array(starts[...])
-        values = Array(values[...])
+        // Copies of the elements, not of the buffers (which `Array(array)`, and even a
+        // whole-array slice, would share): capacity = count.
+        arena = arena.withUnsafeBufferPointer { Array($0) }
+        starts = starts.withUnsafeBufferPointer { Array($0) }
+        values = values.withUnsafeBufferPointer { Array($0) }
         var capacity = 16
         while capacity * 3 < starts.count * 4 { capacity <<= 1 }
         rebuild(capacity: capacity)
@@ -123,7 +124,10 @@ public struct SuffixNameTable: Sendable {
             for entry in starts.indices {
                 let start = Int(starts[entry])
                 let length = Int(stored[start])
+                // The tail compared with memcmp first: most names differ there, and
+                // the label walk of `isName` runs only for the few that do not.
                 guard length <= name.count, best.map({ name.count - $0.offset < length }) ?? true,
+                      memcmp(name.baseAddress! + name.count - length, stored.baseAddress! + start + 1, length) == 0,
                       CacheKey.isName(name, atOrBelow: UnsafeRawBufferPointer(rebasing: stored[(start + 1)..<(start + 1 + length)]))
                 else { continue }
                 best = (values[entry], name.count - length)

@@ -23,7 +23,7 @@ struct PolicyBenchCommand: ParsableCommand {
     @Option(help: "Cache hits to time per policy.")
     var hits: Int = 2_000_000
 
-    @Option(help: "Which hits to time: both, without (no list) or with (the list); one alone lets `perf stat` count its instructions.")
+    @Option(help: "Which hits to time: both, none (no policy at all), without (the default: canaries, no list) or with (the list); one alone lets callgrind count its instructions.")
     var timing: String = "both"
 
     func run() throws {
@@ -37,9 +37,10 @@ struct PolicyBenchCommand: ParsableCommand {
         let grew = DNSWorkBenchCommand.residentBytes() - residentBefore
         print("block list: \(list.names.count) names loaded in \(loading) (\(list.problems.count) bad lines); resident set grew \(grew / list.names.count) bytes per name (table \(list.names.memoryBytes / list.names.count) bytes per name)")
 
-        let without = timing == "with" ? 0 : try hitNanoseconds(policy: nil)
-        let with = timing == "without" ? 0 : try hitNanoseconds(policy: RoutingPolicy(defaultUpstreams: [0], blockList: list))
-        print("fast-path hit, 1000 names: \(String(format: "%.0f", without)) ns without a list (canaries only), \(String(format: "%.0f", with)) ns with \(list.names.count) blocked names (\(String(format: "%+.0f", with - without)) ns)")
+        let none = ["both", "none"].contains(timing) ? try hitNanoseconds(policy: RoutingPolicy(defaultUpstreams: [0], bypassCanaries: false)) : 0
+        let without = ["both", "without"].contains(timing) ? try hitNanoseconds(policy: nil) : 0
+        let with = ["both", "with"].contains(timing) ? try hitNanoseconds(policy: RoutingPolicy(defaultUpstreams: [0], blockList: list)) : 0
+        print("fast-path hit, 1000 names: \(String(format: "%.0f", none)) ns with no policy (--no-bypass-canaries), \(String(format: "%.0f", without)) ns with the default (canaries only), \(String(format: "%.0f", with)) ns with \(list.names.count) blocked names (\(String(format: "%+.0f", with - without)) ns)")
         guard timing == "both" else { return }
         let blocked = try blockedNanoseconds(RoutingPolicy(defaultUpstreams: [0], blockList: list))
         print("blocked answer (NXDOMAIN, full path): \(String(format: "%.0f", blocked)) ns per query")
