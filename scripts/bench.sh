@@ -78,7 +78,7 @@ source scripts/lib/dot_server.sh
 # shellcheck source=scripts/lib/bench_dot.sh
 source scripts/lib/bench_dot.sh
 
-ALL_ROWS=(limit tproxy-dns unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat tproxy-dns-dot unbound-dot)
+ALL_ROWS=(limit tproxy-dns tproxy-dns-blocklist unbound-tproxy unbound-dnat dnsdist-dnat dnsmasq-dnat tproxy-dns-dot unbound-dot)
 quick=0 seconds='' rows_arg='' reply_via=1 output='' zipf=1 main_rows=1
 while (($#)); do
     case $1 in
@@ -394,10 +394,19 @@ dig_server() { sed -n 's/^;; SERVER: //p' <<<"$1" | head -n 1; }
 
 # --- rows -----------------------------------------------------------------------------
 
+# A hosts-format block list of 1,000,000 made-up names (ad1.block-bench.test ...), made once per run.
+million_name_block_list() {
+    local file=$LAB_RUN/million.hosts
+    [[ -s $file ]] || python3 -c 'import sys
+sys.stdout.write("".join(f"0.0.0.0 ad{i}.tracker{i % 997}.block-bench.test\n" for i in range(1000000)))' >"$file"
+    echo "$file"
+}
+
 row_label() {
     case $1 in
         limit) echo "limit (bench-limit, TPROXY :5353, raw$( ((BENCH_LIMIT_WORKERS > 1)) && echo ", $BENCH_LIMIT_WORKERS workers"))" ;;
         tproxy-dns) echo "tproxy-dns (TPROXY :5353, raw$( ((BENCH_WORKERS > 1)) && echo ", $BENCH_WORKERS workers"))" ;;
+        tproxy-dns-blocklist) echo "tproxy-dns + 1,000,000-name --block-list (TPROXY :5353, raw)" ;;
         unbound-tproxy) echo "Unbound (TPROXY :53)" ;;
         unbound-dnat) echo "Unbound (DNAT)" ;;
         dnsdist-dnat) echo "dnsdist (DNAT, packet cache)" ;;
@@ -409,7 +418,7 @@ row_label() {
 
 row_gw_rules() { # ROW: the gw's nft rules that row's daemon needs
     case $1 in
-        limit | tproxy-dns | tproxy-dns-dot) bench_gw_tproxy "$DAEMON_PORT" ;;
+        limit | tproxy-dns | tproxy-dns-blocklist | tproxy-dns-dot) bench_gw_tproxy "$DAEMON_PORT" ;;
         unbound-tproxy) bench_gw_tproxy 53 ;;
         *-dnat | unbound-dot) bench_gw_dnat "$BENCH_GW_ADDR" 53 ;;
     esac
@@ -420,10 +429,14 @@ run_row() {
     label=$(row_label "$row")
     say "== $label"
     row_gw_rules "$row" || { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	gw rules failed"); return 1; }
-    if [[ $row == tproxy-dns ]]; then
+    if [[ $row == tproxy-dns || $row == tproxy-dns-blocklist ]]; then
+        # The block-list row: every hit also looks its name up in a million blocked names
+        # (none of which it is), so the row's CPU beside tproxy-dns's is the list's cost.
+        local policy=()
+        [[ $row == tproxy-dns-blocklist ]] && policy=(--block-list "$(million_name_block_list)")
         # With workers the control socket stays on: it tells each loop's share.
         LAB_DAEMON_UPSTREAMS=$LAB_UPSTREAM_V4 lab_start_daemon --cache-size "$BENCH_CACHE_ENTRIES" \
-            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" $( ((BENCH_WORKERS > 1)) || echo --no-control) ||
+            --max-in-flight "$BENCH_MAX_IN_FLIGHT" --workers "$BENCH_WORKERS" $( ((BENCH_WORKERS > 1)) || echo --no-control) "${policy[@]}" ||
             { results+=("$label	-	-	-	-	-	-	-	-	-	-	-	did not start"); return 1; }
         pid=$(cat "$LAB_RUN/daemon.pid")
     elif [[ $row == tproxy-dns-dot ]]; then
@@ -453,8 +466,9 @@ run_row() {
     fi
     extra_note=
     lab__pid_alive "$pid" || { crashes=$((crashes + 1)); say "$label died; log: $LAB_RUN"; }
-    if [[ $row == tproxy-dns || $row == tproxy-dns-dot ]]; then
-        ((BENCH_WORKERS > 1)) && [[ $row == tproxy-dns ]] && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
+    if [[ $row == tproxy-dns || $row == tproxy-dns-blocklist || $row == tproxy-dns-dot ]]; then
+        [[ $row == tproxy-dns-blocklist ]] && add_note "daemon RSS with the list: $(($(awk '/VmRSS/ { print $2 }' "/proc/$pid/status") / 1024)) MiB"
+        ((BENCH_WORKERS > 1)) && [[ $row != tproxy-dns-dot ]] && add_note "queries per event loop over the row: $(tproxy_dns_worker_split)"
         lab_stop_daemon >/dev/null 2>&1
         [[ $LAB_DAEMON_EXIT_STATUS == 0 ]] || say "$label exit status $LAB_DAEMON_EXIT_STATUS"
     else

@@ -87,7 +87,7 @@ struct PrefetchForwarderTests {
     }
 
     /// The fast path's answer; nil on a miss.
-    static func fastHit(_ lab: H, _ name: String, at seconds: Double) -> (length: Int, code: DNSResponseCode, prefetch: Bool)? {
+    static func fastHit(_ lab: H, _ name: String, at seconds: Double) -> (length: Int, code: DNSResponseCode, prefetch: Bool, rule: Int)? {
         var out = [UInt8](repeating: 0, count: 1232)
         return W.query(id: 3, name: name).withUnsafeBytes { query in
             out.withUnsafeMutableBytes { lab.forwarder.answerFromCache(query, now: lab.at(seconds), into: $0) }

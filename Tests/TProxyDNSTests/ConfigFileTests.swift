@@ -46,7 +46,7 @@ struct ConfigFileTests {
 
     @Test("errors carry the line", arguments: [
         ("port = 1\nport = 2", 2, "already set on line 1"),
-        ("[serve]\nport = 1", 1, "sections are not used"),
+        ("[serve]\nport = 1", 1, "unknown table `[serve]`"),
         ("port 5353", 1, "expected `key = value`"),
         ("user = nobody", 1, "is not a value"),
         ("a = \"open", 1, "string not closed"),

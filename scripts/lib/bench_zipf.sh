@@ -235,7 +235,7 @@ run_zipf_section() {
     zipf_reference || failed=$((failed + 1))
     for row in "${ROWS[@]}"; do
         case $row in
-            limit | tproxy-dns-dot | unbound-dot) ;;
+            limit | tproxy-dns-blocklist | tproxy-dns-dot | unbound-dot) ;;
             tproxy-dns)
                 run_zipf_row tproxy-dns --no-prefetch || failed=$((failed + 1))
                 run_zipf_row tproxy-dns --prefetch || failed=$((failed + 1))

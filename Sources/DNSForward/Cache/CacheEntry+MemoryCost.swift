@@ -26,15 +26,19 @@ extension CacheEntry {
 
     /// What `make` would cost for `answer` under `key`, before allocating it.
     static func memoryCost(of answer: CachedAnswer, key: CacheKey) -> Int {
-        memoryCost(tailBytes: answer.ttlOffsets.count * 2 + key.name.count + answer.wire.count)
+        memoryCost(tailBytes: answer.ttlOffsets.count * 2 + key.name.count + answer.wire.count
+            + (key.scope.isDefault ? 0 : CacheScope.byteCount))
     }
 
     static var slotBytes: Int { MemoryLayout<CacheEntry?>.stride }
     static var indexBytes: Int { 2 * MemoryLayout<UInt64>.stride }
 
-    /// This entry's `memoryCost`; fixed at creation, readable without the lock.
+    /// This entry's `memoryCost`; fixed at creation, read under the shard's
+    /// lock (`isScoped` reads the flags byte others write).
     var memoryCost: Int { Self.memoryCost(tailBytes: tailBytes) }
 
     /// The tail's size: TTL offsets, name and wire, from the header's counts.
-    var tailBytes: Int { withParts { $0.ttlOffsets.count * 2 + $0.wire.count } + withName { $0.count } }
+    var tailBytes: Int {
+        withParts { $0.ttlOffsets.count * 2 + $0.wire.count } + withName { $0.count } + (isScoped ? CacheScope.byteCount : 0)
+    }
 }

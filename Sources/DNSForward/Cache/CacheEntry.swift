@@ -53,8 +53,11 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         static let serveStaleSet = Flags(rawValue: 4)
         /// A hit claimed this entry's one refresh ahead of expiry (`claimPrefetch`).
         static let prefetchClaimed = Flags(rawValue: 8)
+        /// The key has a routing scope other than the default (`CacheScope`):
+        /// its `CacheScope.byteCount` bytes end the tail, after the wire.
+        static let scoped = Flags(rawValue: 16)
         /// The bits that are part of the key.
-        static let keyBits: Flags = [.dnssecOK, .checkingDisabled]
+        static let keyBits: Flags = [.dnssecOK, .checkingDisabled, .scoped]
 
         init(rawValue: UInt8) { self.rawValue = rawValue }
 
@@ -62,6 +65,7 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
             self = []
             if key.dnssecOK { insert(.dnssecOK) }
             if key.checkingDisabled { insert(.checkingDisabled) }
+            if !key.scope.isDefault { insert(.scoped) }
         }
     }
 
@@ -71,7 +75,8 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         guard key.name.count <= Int(UInt8.max), answer.wire.count <= Int(UInt16.max),
               answer.ttlOffsets.count <= Int(UInt16.max) else { return nil }
         let offsetBytes = answer.ttlOffsets.count * 2
-        let tail = offsetBytes + key.name.count + answer.wire.count
+        let scopeBytes = key.scope.isDefault ? 0 : CacheScope.byteCount
+        let tail = offsetBytes + key.name.count + answer.wire.count + scopeBytes
         let header = Header(
             storedAt: answer.storedAt, serveStaleUntil: answer.serveStaleUntil ?? answer.storedAt,
             hits: UInt32(clamping: answer.hits), lifetime: answer.lifetime, hash: hash,
@@ -89,6 +94,7 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
             answer.wire.withUnsafeBytes {
                 (raw + offsetBytes + key.name.count).copyMemory(from: $0.baseAddress!, byteCount: answer.wire.count)
             }
+            if scopeBytes > 0 { key.scope.write(to: raw + offsetBytes + key.name.count + answer.wire.count) }
         }
         return entry
     }
@@ -147,7 +153,8 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
     func matches(_ key: CacheKey) -> Bool {
         let header = fields
         guard header.pointee.nameCount == key.name.count, header.pointee.type == key.type,
-              header.pointee.class == key.class, header.pointee.flags.intersection(.keyBits) == Flags(key) else {
+              header.pointee.class == key.class, header.pointee.flags.intersection(.keyBits) == Flags(key),
+              key.scope.isDefault || storedScope == key.scope else {
             return false
         }
         return withName { stored in
@@ -226,7 +233,18 @@ final class CacheEntry: ManagedBuffer<CacheEntry.Header, UInt8> {
         let header = fields
         return CacheKey(name: withName { Array($0) }, type: header.pointee.type, class: header.pointee.class,
                         dnssecOK: header.pointee.flags.contains(.dnssecOK),
-                        checkingDisabled: header.pointee.flags.contains(.checkingDisabled))
+                        checkingDisabled: header.pointee.flags.contains(.checkingDisabled),
+                        scope: header.pointee.flags.contains(.scoped) ? storedScope : .default)
+    }
+
+    /// Whether the key has a scope of its own; reads `flags`: under the shard's lock only.
+    var isScoped: Bool { fields.pointee.flags.contains(.scoped) }
+
+    /// The scope bytes after the wire; meaningful only with `Flags.scoped`.
+    private var storedScope: CacheScope {
+        let header = fields
+        let offset = Int(header.pointee.ttlCount) * 2 + Int(header.pointee.nameCount) + Int(header.pointee.wireCount)
+        return CacheScope(reading: UnsafeRawPointer(tail + offset))
     }
 
     /// A value copy for callers off the hit path (dump, lookup), with the

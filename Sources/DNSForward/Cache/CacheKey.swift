@@ -8,13 +8,22 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public let `class`: RecordClass
     public let dnssecOK: Bool
     public let checkingDisabled: Bool
+    /// Which routing the answer belongs to (`CacheScope`): the default upstreams unless policy says otherwise.
+    public let scope: CacheScope
 
-    public init(name: [UInt8], type: RecordType, class: RecordClass, dnssecOK: Bool, checkingDisabled: Bool) {
+    public init(name: [UInt8], type: RecordType, class: RecordClass, dnssecOK: Bool, checkingDisabled: Bool,
+                scope: CacheScope = .default) {
         self.name = name
         self.type = type
         self.class = `class`
         self.dnssecOK = dnssecOK
         self.checkingDisabled = checkingDisabled
+        self.scope = scope
+    }
+
+    /// The same question in another routing scope.
+    public func scoped(_ scope: CacheScope) -> CacheKey {
+        CacheKey(name: name, type: type, class: `class`, dnssecOK: dnssecOK, checkingDisabled: checkingDisabled, scope: scope)
     }
 
     /// The name's bytes in one call: the synthesized hash feeds an array to
@@ -22,6 +31,8 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         name.withUnsafeBytes { hasher.combine(bytes: $0) }
         hasher.combine(UInt64(type.rawValue) << 32 | UInt64(`class`.rawValue) << 16 | (dnssecOK ? 2 : 0) | (checkingDisabled ? 1 : 0))
+        // Default-scope keys hash as before routing policy existed.
+        if !scope.isDefault { hasher.combine(scope) }
     }
 
     public var description: String {
@@ -29,6 +40,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         if `class` != .in { text += " CLASS\(`class`.rawValue)" }
         if dnssecOK { text += " +do" }
         if checkingDisabled { text += " +cd" }
+        if !scope.isDefault { text += " [\(scope)]" }
         return text
     }
 

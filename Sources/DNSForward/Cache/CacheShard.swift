@@ -153,7 +153,9 @@ final class CacheShard {
         let end = min(slots.count, start + limit)
         guard start < end else { return nil }
         for position in start..<end {
-            guard let entry = slots[position] else { continue }
+            // Routed answers stay out of the file: their upstream sets are numbered
+            // by this run's configuration, which the next run may not share.
+            guard let entry = slots[position], !entry.isScoped else { continue }
             items.append(CacheSnapshot.Item(entry: entry, hits: entry.hits, referenced: entry.referenced,
                                             keyFlags: entry.keyFlags))
         }

@@ -2,7 +2,9 @@
 public struct ClientQuery: Sendable {
     public let id: UInt16
     public let question: DNSQuestion
-    public let key: CacheKey
+    public private(set) var key: CacheKey
+    /// Where the routing policy sends it (`RoutingPolicy.decide`); the key's scope follows it.
+    public private(set) var decision = PolicyDecision(.forward(set: 0), rule: RoutingPolicy.defaultRule)
     /// Where the question ends in the client's message (it starts at 12). The
     /// message itself is not kept: everything a reply needs is in these fields,
     /// and a cache hit should not copy it.
@@ -15,6 +17,14 @@ public struct ClientQuery: Sendable {
     public let requestFlags: HeaderFlags
 
     public var dnssecOK: Bool { key.dnssecOK }
+
+    /// The same query routed by `decision`, its key in the decision's cache scope.
+    public func routed(_ decision: PolicyDecision) -> ClientQuery {
+        var copy = self
+        copy.decision = decision
+        if let scope = decision.cacheScope { copy.key = key.scoped(scope) }
+        return copy
+    }
 
     /// The same query as it arrived over TCP: no UDP size limit applies.
     public func overTCP() -> ClientQuery {

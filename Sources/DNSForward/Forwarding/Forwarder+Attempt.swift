@@ -22,6 +22,8 @@ extension Forwarder {
         /// A refresh of a cached entry near expiry (`PrefetchRule`): started by no
         /// client (so `owner` is nil), counted against `prefetchLimit`.
         var isPrefetch = false
+        /// Passthrough: the server the client targeted, asked on port 53.
+        var passthrough: PolicyAddress? = nil
 
         var upstream: Int { plan[position] }
         var isProbe: Bool { key == nil }
@@ -42,9 +44,11 @@ extension Forwarder {
     func startAttempt(for query: ClientQuery, owner: Client.QuotaKey?, waiters: [Waiter], isPrefetch: Bool = false,
                       now: MonotonicInstant) -> [Action] {
         counters.forwarded += 1
+        let route = plan(for: query.decision)
         let attempt = Attempt(key: query.key, owner: owner, question: query.question,
-                              requestFlags: query.requestFlags, waiters: waiters, plan: selector.plan(), position: 0,
-                              upstreamID: 0, transport: .udp, sentAt: now, deadline: now, isPrefetch: isPrefetch)
+                              requestFlags: query.requestFlags, waiters: waiters, plan: route.plan, position: 0,
+                              upstreamID: 0, transport: .udp, sentAt: now, deadline: now, isPrefetch: isPrefetch,
+                              passthrough: route.passthrough)
         return send(attempt, now: now)
     }
 
@@ -77,7 +81,8 @@ extension Forwarder {
                                  type: attempt.question.type, class: attempt.question.class,
                                  requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
         return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
-                                              bytes: wire, transport: attempt.transport))]
+                                              bytes: wire, transport: attempt.transport,
+                                              passthroughTarget: attempt.passthrough))]
     }
 
     /// The question's name as it goes upstream: over UDP to an upstream that

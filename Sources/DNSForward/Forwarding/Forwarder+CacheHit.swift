@@ -7,9 +7,11 @@ extension Forwarder {
     /// limit); nothing is counted then, so `handleQuery` counts it once.
     /// `prefetch`: this hit claimed the entry's refresh ahead of expiry
     /// (`PrefetchRule`); the caller sends the reply, then calls `prefetch(_:now:)`.
+    /// `endpoints`: who asked whom, for `--route` (nil: unknown, no route matches).
+    /// A name the policy answers itself (blocked, refused) goes the slow way.
     public func answerFromCache(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant,
-                                into out: UnsafeMutableRawBufferPointer)
-        -> (length: Int, code: DNSResponseCode, prefetch: Bool)? {
+                                into out: UnsafeMutableRawBufferPointer, endpoints: PolicyEndpoints? = nil)
+        -> (length: Int, code: DNSResponseCode, prefetch: Bool, rule: Int)? {
         guard let plain = ClientQueryParser.plainQuery(wire) else { return nil }
         // One copy and one pass in place: appending byte by byte checked the
         // buffer's uniqueness per byte, on every hit and miss.
@@ -19,8 +21,10 @@ extension Forwarder {
             for index in name.indices { name[index] = DNSName.foldCase(name[index]) }
         }
         if localZones.mayAnswer(name: scratchName, class: plain.qclass) { return nil }
+        let decision = decide(scratchName, endpoints: endpoints)
+        guard let scope = decision.cacheScope else { return nil }
         let key = CacheKey(name: scratchName, type: plain.type, class: plain.qclass, dnssecOK: plain.dnssecOK,
-                           checkingDisabled: plain.header.checkingDisabled)
+                           checkingDisabled: plain.header.checkingDisabled, scope: scope)
         let client = ReplyRenderer.Personalization(
             id: plain.header.id, requestFlags: plain.header.flags.intersection(.request), hasEDNS: plain.ednsSize != nil,
             dnssecOK: plain.dnssecOK,
@@ -41,8 +45,9 @@ extension Forwarder {
         guard let (length, prefetch) = written else { return nil }
         counters.queries += 1
         counters.answeredFromCache += 1
+        count(decision)
         // The reply's own header, just written: its code is the stored one.
         return (length, DNSHeader(wire: UnsafeRawBufferPointer(rebasing: out[..<length]))?.responseCode ?? .serverFailure,
-                prefetch)
+                prefetch, decision.rule)
     }
 }

@@ -3,10 +3,13 @@ extension Forwarder {
     /// `answerFromCache` returned it with `prefetch` set (its hit claimed the
     /// refresh): the fast path does not parse, so the query is parsed here,
     /// after its reply is on its way.
-    public func prefetch(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant) -> [Action] {
+    public func prefetch(_ wire: UnsafeRawBufferPointer, endpoints: PolicyEndpoints? = nil,
+                         now: MonotonicInstant) -> [Action] {
         // Checked before parsing too: a full table costs the hit no allocation.
         guard hasRoomForPrefetch, case .answer(let query) = ClientQueryParser.classify(wire) else { return [] }
-        return startPrefetch(of: query, now: now)
+        let decision = decide(query.key.name, endpoints: endpoints)
+        guard decision.cacheScope != nil else { return [] }
+        return startPrefetch(of: query.routed(decision), now: now)
     }
 
     /// One attempt with no waiters and no owner: its answer replaces the entry

@@ -10,7 +10,8 @@ extension Forwarder {
                                              for: waiter.query)
             return .reply(to: waiter.client, bytes: bytes,
                           details: ReplyDetails(code: header.responseCode, source: .upstream(attempt.upstream),
-                                                question: waiter.query.question, receivedAt: waiter.receivedAt))
+                                                question: waiter.query.question, receivedAt: waiter.receivedAt,
+                                                rule: waiter.query.decision.rule))
         }
     }
 
@@ -18,7 +19,7 @@ extension Forwarder {
         counters.serverFailures += 1
         return .reply(to: waiter.client, bytes: ResponseBuilder.serverFailure(for: waiter.query),
                       details: ReplyDetails(code: .serverFailure, source: .daemon, question: waiter.query.question,
-                                            receivedAt: waiter.receivedAt))
+                                            receivedAt: waiter.receivedAt, rule: waiter.query.decision.rule))
     }
 
     func staleReply(_ answer: CacheEntry, for waiter: Waiter, now: MonotonicInstant) -> Action {
@@ -27,7 +28,7 @@ extension Forwarder {
         let bytes = ReplyRenderer.render(answer, for: waiter.query, now: now, fixedTTL: configuration.cache.staleAnswerTTL)
         return .reply(to: waiter.client, bytes: bytes,
                       details: ReplyDetails(code: answer.responseCode, source: .staleCache, question: waiter.query.question,
-                                            receivedAt: waiter.receivedAt))
+                                            receivedAt: waiter.receivedAt, rule: waiter.query.decision.rule))
     }
 
     /// Every upstream failed: remember SERVFAIL for the key a while (RFC 9520),

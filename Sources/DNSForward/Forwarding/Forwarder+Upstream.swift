@@ -50,7 +50,7 @@ extension Forwarder {
         ])
         if caseRandomization.recordMismatch(upstream: attempt.upstream) {
             logger.warning("upstream does not preserve the letter case of questions: DNS 0x20 off for it", metadata: [
-                "upstream.address": "\(configuration.upstreamNames[attempt.upstream])",
+                "upstream.address": "\(selector.names[attempt.upstream])",
                 "replies": "\(CaseRandomization.mismatchesBeforeOff)",
             ])
         }
@@ -70,7 +70,7 @@ extension Forwarder {
     public func handleUpstreamFailure(token: UInt64, now: MonotonicInstant) -> [Action] {
         guard let attempt = attempts[token] else { return [] }
         finish(token)
-        selector.recordFailure(attempt.upstream, now: now)
+        if attempt.passthrough == nil { selector.recordFailure(attempt.upstream, now: now) }
         return [.closeUpstream(token: token)] + retryOrFail(attempt, now: now)
     }
 
@@ -82,7 +82,7 @@ extension Forwarder {
             guard let attempt = attempts[head.token], attempt.deadline == head.deadline else { continue }
             finish(head.token)
             counters.timeouts += 1
-            selector.recordFailure(attempt.upstream, now: now)
+            if attempt.passthrough == nil { selector.recordFailure(attempt.upstream, now: now) }
             logger.debug("upstream timed out", metadata: [
                 "query.name": "\(attempt.question.name)", "upstream.index": "\(attempt.upstream)",
             ])

@@ -37,10 +37,14 @@ public final class Forwarder<Client: ForwarderClient> {
         /// Misses answered SERVFAIL because their client had its quota of attempts in flight.
         public var overQuota = 0
         public var dropped = 0
+        /// Blocked names, bypass canaries and refusing routes, answered by the daemon.
+        public var answeredByPolicy = 0
         /// Background refreshes of entries near expiry started (`PrefetchRule`), and
         /// those that ended without a new answer to store.
         public var prefetches = 0
         public var prefetchFailures = 0
+        /// Queries decided per routing-policy rule, by `RoutingPolicy.ruleNames` index.
+        public var policyDecisions: [Int] = []
     }
 
     /// Clients waiting on one key at most; more get SERVFAIL (a flood of one name
@@ -54,6 +58,10 @@ public final class Forwarder<Client: ForwarderClient> {
     /// Zones answered authoritatively, before cache and upstreams. Replaced
     /// whole on reload, so a failed reload leaves the previous set serving.
     public var localZones: LocalZones = .empty
+    /// Where queries go (`RoutingPolicy`); replaced whole on reload.
+    public internal(set) var policy: RoutingPolicy
+    /// The policy's scratch: a query name's suffixes and their hashes.
+    var suffixes = NameSuffixes()
     /// Upstream queries in flight by token; the extensions in the other files
     /// read and change these, nothing outside the type does.
     var attempts: [UInt64: Attempt] = [:]
@@ -79,10 +87,13 @@ public final class Forwarder<Client: ForwarderClient> {
         self.logger = logger
         let random = QueryIDSource()
         self.makeID = makeID ?? { random.next() }
-        caseRandomization = CaseRandomization(upstreams: configuration.upstreamNames.count,
+        // One more upstream than configured: passthrough, whose targets vary per query.
+        caseRandomization = CaseRandomization(upstreams: configuration.upstreamNames.count + 1,
                                               randomBits: makeCaseBits ?? { random.nextBits() })
+        policy = configuration.policy ?? RoutingPolicy(defaultUpstreams: Array(configuration.upstreamNames.indices))
+        counters.policyDecisions = Array(repeating: 0, count: policy.ruleNames.count)
         self.cache = cache ?? DNSCache(configuration: configuration.cache)
-        selector = UpstreamSelector(names: configuration.upstreamNames, policy: configuration.upstreamPolicy,
+        selector = UpstreamSelector(names: configuration.upstreamNames + [Self.passthroughName], policy: configuration.upstreamPolicy,
                                     downAfter: configuration.upstreamDownAfter,
                                     probeInterval: configuration.upstreamProbeInterval, logger: logger)
     }
@@ -98,7 +109,9 @@ public final class Forwarder<Client: ForwarderClient> {
         if new.upstreamPolicy != configuration.upstreamPolicy { ignored.append("upstream-policy") }
         if new.cache.capacity != configuration.cache.capacity { ignored.append("cache-size") }
         if new.cache.memoryLimit != configuration.cache.memoryLimit { ignored.append("cache-memory") }
+        ignored += adopt(new.policy)
         var applied = new
+        applied.policy = policy
         applied.upstreamNames = configuration.upstreamNames
         applied.upstreamPolicy = configuration.upstreamPolicy
         applied.cache.capacity = configuration.cache.capacity
@@ -111,8 +124,9 @@ public final class Forwarder<Client: ForwarderClient> {
     /// Upstream queries outstanding, probes included.
     public var inFlightCount: Int { attempts.count }
     public var upstreamHealth: [UpstreamHealth] {
-        selector.health.enumerated().map { index, state in
-            UpstreamHealth(name: configuration.upstreamNames[index], isDown: state.isDown, queries: state.queries,
+        // Passthrough is listed once it has been used.
+        selector.health.enumerated().filter { $0.offset < passthroughUpstream || $0.element.queries > 0 }.map { index, state in
+            UpstreamHealth(name: selector.names[index], isDown: state.isDown, queries: state.queries,
                            failures: state.failures, smoothedRTT: state.smoothedRTT, latency: state.latency,
                            caseRandomization: caseRandomization.isUsed(for: index, enabled: configuration.caseRandomization))
         }
@@ -166,12 +180,18 @@ public final class Forwarder<Client: ForwarderClient> {
             return [.reply(to: client, bytes: local.bytes,
                            details: ReplyDetails(code: local.code, source: .localZone, question: query.question, receivedAt: now))]
         }
+        let decision = decide(query.key.name, endpoints: client.policyEndpoints)
+        if let own = policyAnswer(decision, for: query, now: now) { return [.reply(to: client, bytes: own.bytes, details: own.details)] }
+        return lookUp(query.routed(decision), from: client, now: now)
+    }
+
+    private func lookUp(_ query: ClientQuery, from client: Client, now: MonotonicInstant) -> [Action] {
         switch cache.lookup(query.key, now: now, claimingPrefetch: configuration.prefetch) {
         case .fresh(let answer, let prefetch):
             counters.answeredFromCache += 1
             let reply = Action.reply(to: client, bytes: ReplyRenderer.render(answer, for: query, now: now),
                                      details: ReplyDetails(code: answer.responseCode, source: .cache,
-                                                           question: query.question, receivedAt: now))
+                                                           question: query.question, receivedAt: now, rule: query.decision.rule))
             return prefetch ? [reply] + startPrefetch(of: query, now: now) : [reply]
         case .stale(let answer, let serveStaleUntil):
             if let until = serveStaleUntil, now < until {

@@ -22,8 +22,13 @@ public struct ReplyDetails: Sendable {
     public let question: DNSQuestion?
     /// When the query arrived: reply time minus this is the client's latency.
     public let receivedAt: MonotonicInstant
+    /// The routing-policy rule that decided (`RoutingPolicy.ruleNames` index);
+    /// nil for answers made before policy applies (errors, local zones, identity).
+    public let rule: Int?
 
-    public init(code: DNSResponseCode, source: AnswerSource, question: DNSQuestion?, receivedAt: MonotonicInstant) {
+    public init(code: DNSResponseCode, source: AnswerSource, question: DNSQuestion?, receivedAt: MonotonicInstant,
+                rule: Int? = nil) {
+        self.rule = rule
         self.code = code
         self.source = source
         self.question = question
@@ -42,6 +47,8 @@ public enum AnswerSource: Sendable, Equatable, CustomStringConvertible {
     /// An expired entry served because every upstream failed (RFC 8767).
     case staleCache
     case localZone
+    /// A blocked name, a bypass canary or a refusing route (`RoutingPolicy`).
+    case policy
     /// Made by the daemon: errors, timeouts, refusals.
     case daemon
 
@@ -52,6 +59,7 @@ public enum AnswerSource: Sendable, Equatable, CustomStringConvertible {
         case .staleCache: return "stale-cache"
         case .localZone: return "zone"
         case .daemon: return "daemon"
+        case .policy: return "policy"
         }
     }
 }

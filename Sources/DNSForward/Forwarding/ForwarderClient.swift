@@ -6,4 +6,10 @@ public protocol ForwarderClient: Sendable {
     /// The client's address, not its port: one host can use any number of
     /// source ports, and the quota is about that host.
     var quotaKey: QuotaKey { get }
+    /// Who asked and which server they targeted, for `--route`; nil when not known.
+    var policyEndpoints: PolicyEndpoints? { get }
+}
+
+extension ForwarderClient {
+    public var policyEndpoints: PolicyEndpoints? { nil }
 }

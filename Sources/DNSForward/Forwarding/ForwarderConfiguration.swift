@@ -18,6 +18,9 @@ public struct ForwarderConfiguration: Sendable {
     /// How often a down upstream is probed.
     public var upstreamProbeInterval: Duration
     public var cache: CacheConfiguration
+    /// Routing policy (forward zones, routes, block lists, canaries); nil: every
+    /// query to all of `upstreamNames`, bypass canaries answered NXDOMAIN.
+    public var policy: RoutingPolicy?
     /// Largest UDP reply sent whatever the client advertises: one unfragmented
     /// packet on common paths (DNS flag day 2020).
     public var maximumUDPReply = 1232

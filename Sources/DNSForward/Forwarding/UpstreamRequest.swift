@@ -11,8 +11,13 @@ public struct UpstreamRequest: Sendable {
     public let id: UInt16
     public let bytes: [UInt8]
     public let transport: Transport
+    /// Passthrough (`--route CIDR=passthrough`): send to this address, port 53,
+    /// instead of the configured upstream `upstream` names.
+    public let passthroughTarget: PolicyAddress?
 
-    public init(token: UInt64, upstream: Int, id: UInt16, bytes: [UInt8], transport: Transport) {
+    public init(token: UInt64, upstream: Int, id: UInt16, bytes: [UInt8], transport: Transport,
+                passthroughTarget: PolicyAddress? = nil) {
+        self.passthroughTarget = passthroughTarget
         self.token = token
         self.upstream = upstream
         self.id = id

@@ -42,16 +42,27 @@ final class UpstreamSelector {
         health = Array(repeating: Health(), count: names.count)
     }
 
+    /// The last plans (all upstreams; each set's), shared by every query until an
+    /// upstream goes down or up (or, under `.fastest`, a reply reorders the RTTs):
+    /// no arrays per query.
+    private var cachedPlan: [Int]?
+    private var cachedSetPlans: [Int: [Int]] = [:]
+
     /// The order to try upstreams for a new query: healthy ones by policy, then
     /// the down ones (better a slim chance than none when all are down).
-    /// The last plan, shared by every query until an upstream goes down or up
-    /// (or, under `.fastest`, a reply moves the RTTs): no arrays per query.
-    private var cachedPlan: [Int]?
-
     func plan() -> [Int] {
         if let cachedPlan { return cachedPlan }
-        let plan = makePlan()
+        let plan = plan(among: Array(health.indices))
         cachedPlan = plan
+        return plan
+    }
+
+    /// The plan for upstream set `set` (`RoutingPolicy.upstreamSets`), whose
+    /// members are `members`: kept, like `plan()`'s, until its order changes.
+    func plan(set: Int, members: [Int]) -> [Int] {
+        if let plan = cachedSetPlans[set] { return plan }
+        let plan = plan(among: members)
+        cachedSetPlans[set] = plan
         return plan
     }
 
@@ -72,9 +83,23 @@ final class UpstreamSelector {
         return l == r ? left < right : l < r
     }
 
-    private func makePlan() -> [Int] {
-        let up = health.indices.filter { !health[$0].isDown }
-        let down = health.indices.filter { health[$0].isDown }
+    /// An upstream went down or came back: every plan is made again.
+    private func forgetPlans() {
+        cachedPlan = nil
+        cachedSetPlans.removeAll()
+    }
+
+    /// A reply moved an RTT: under `.fastest`, plans whose order it changed are made again.
+    private func forgetReorderedPlans() {
+        guard policy == .fastest else { return }
+        if let cachedPlan, !isFastestFirst(cachedPlan) { self.cachedPlan = nil }
+        for (set, plan) in cachedSetPlans where !isFastestFirst(plan) { cachedSetPlans[set] = nil }
+    }
+
+    /// `plan()` over one upstream set's members, made afresh.
+    func plan(among members: [Int]) -> [Int] {
+        let up = members.filter { !health[$0].isDown }
+        let down = members.filter { health[$0].isDown }
         switch policy {
         case .ordered:
             return up + down
@@ -95,12 +120,12 @@ final class UpstreamSelector {
         health[index].consecutiveFailures = 0
         health[index].smoothedRTT = health[index].smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
         health[index].latency.record(rtt)
-        if policy == .fastest, let cachedPlan, !isFastestFirst(cachedPlan) { self.cachedPlan = nil }
+        forgetReorderedPlans()
         if health[index].isDown, let downSince = health[index].downSince, sentAt >= downSince {
             health[index].isDown = false
             health[index].downSince = nil
             health[index].nextProbe = nil
-            cachedPlan = nil
+            forgetPlans()
             logger.notice("upstream up", metadata: ["upstream.address": "\(names[index])"])
         }
     }
@@ -112,7 +137,7 @@ final class UpstreamSelector {
             health[index].isDown = true
             health[index].downSince = now
             health[index].nextProbe = now + probeInterval
-            cachedPlan = nil
+            forgetPlans()
             logger.warning("upstream down", metadata: [
                 "upstream.address": "\(names[index])", "upstream.failures": "\(health[index].consecutiveFailures)",
             ])

@@ -21,6 +21,7 @@ struct PrometheusExposition {
         ])
         out.cacheMetrics(stats.cache)
         if let file = stats.cacheFile { out.cacheFileMetrics(file) }
+        if let policy = stats.policy { out.policyMetrics(policy) }
         out.loopMetrics(stats)
         out.upstreamMetrics(stats, upstreamLatency)
         out.transportMetrics(stats)

@@ -14,9 +14,13 @@ final class AnswerRecorder {
     /// Whether each answer is logged (query log, debug lines): fixed at start.
     let logsEveryAnswer: Bool
     private let upstreamNames: [String]
+    /// `RoutingPolicy.ruleNames`, for the query log's `rule=`; fixed at start (a
+    /// reload that would change them needs a restart).
+    private let ruleNames: [String]
     private let logger: Logger
 
-    init(queryLog: QueryLog?, upstreamNames: [String], logger: Logger) {
+    init(queryLog: QueryLog?, upstreamNames: [String], ruleNames: [String] = [], logger: Logger) {
+        self.ruleNames = ruleNames
         self.queryLog = queryLog
         self.upstreamNames = upstreamNames
         self.logger = logger
@@ -31,6 +35,7 @@ final class AnswerRecorder {
             logger.debug("answered", metadata: [
                 "client": "\(client.client)", "original_destination": "\(client.originalDestination)",
                 "rcode": "\(details.code)", "source": "\(details.source)", "bytes": "\(byteCount)",
+                "rule": "\(details.rule.map(ruleName) ?? "-")",
             ])
         }
     }
@@ -46,16 +51,19 @@ final class AnswerRecorder {
         responseCodes.record(.refused)
     }
 
+    private func ruleName(_ index: Int) -> String { index < ruleNames.count ? ruleNames[index] : "#\(index)" }
+
     private func logRecord(_ client: ClientContext, _ details: ReplyDetails) -> QueryLogRecord {
         var wallClock = timespec()
         clock_gettime(CLOCK_REALTIME, &wallClock)
         let answeredFrom: String
         switch details.source {
-        case .upstream(let index): answeredFrom = "upstream:\(upstreamNames[index])"
+        case .upstream(let index): answeredFrom = index < upstreamNames.count ? "upstream:\(upstreamNames[index])" : "passthrough"
         default: answeredFrom = details.source.description
         }
         return QueryLogRecord(wallClock: wallClock, client: client.client, originalDestination: client.originalDestination,
                               transport: client.transport, question: details.question, code: details.code,
-                              answeredFrom: answeredFrom, latency: details.receivedAt.duration(to: .now))
+                              answeredFrom: answeredFrom, latency: details.receivedAt.duration(to: .now),
+                              rule: details.rule.map(ruleName))
     }
 }

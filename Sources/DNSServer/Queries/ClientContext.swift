@@ -30,4 +30,8 @@ public enum ClientContext: Sendable {
 /// TCP queries from one host, from any port, share one quota.
 extension ClientContext: ForwarderClient {
     public var quotaKey: IPAddress { client.address }
+
+    public var policyEndpoints: PolicyEndpoints? {
+        PolicyEndpoints(client: PolicyAddress(client.address), target: PolicyAddress(originalDestination.address))
+    }
 }

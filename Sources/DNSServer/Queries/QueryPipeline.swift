@@ -49,8 +49,8 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
 
     /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the
     /// refresh goes upstream with this round's misses, and its answer to the cache only.
-    func prefetch(_ wire: UnsafeRawBufferPointer, now: MonotonicInstant) {
-        perform(forwarder.prefetch(wire, now: now))
+    func prefetch(_ wire: UnsafeRawBufferPointer, endpoints: PolicyEndpoints?, now: MonotonicInstant) {
+        perform(forwarder.prefetch(wire, endpoints: endpoints, now: now))
     }
 
     /// What the upstream transport heard: a reply, a failure, or a stray datagram.

@@ -16,6 +16,8 @@ struct QueryLogRecord: Sendable {
     var code: DNSResponseCode
     var answeredFrom: String
     var latency: Duration
+    /// The routing-policy rule that decided (`rule=` at the line's end); nil: none applied.
+    var rule: String? = nil
 
     /// `2026-11-25T16:44:51.123Z client=… server=… proto=udp name=… type=A rcode=NOERROR from=cache latency_ms=0.08`
     var line: String {
@@ -35,6 +37,7 @@ struct QueryLogRecord: Sendable {
         let microseconds = whole * 1_000_000 + fraction / 1_000_000_000_000
         let latency = "\(microseconds / 1000).\(pad(Int32(microseconds % 1000), 3))"
         return "\(time) client=\(client) server=\(originalDestination) proto=\(transport.rawValue)"
-            + " name=\(name) type=\(type) rcode=\(code) from=\(answeredFrom) latency_ms=\(latency)\n"
+            + " name=\(name) type=\(type) rcode=\(code) from=\(answeredFrom) latency_ms=\(latency)"
+            + (rule.map { " rule=\($0)\n" } ?? "\n")
     }
 }

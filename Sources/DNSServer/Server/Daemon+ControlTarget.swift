@@ -25,7 +25,7 @@ extension Daemon: ControlTarget {
     }
 
     func upstreamName(_ index: Int) -> String {
-        primary.configuration.upstreams[index].description
+        index < primary.configuration.upstreams.count ? primary.configuration.upstreams[index].description : "passthrough"
     }
 
     func reloadZones() -> Result<LocalZones, ZoneReloadError> {

@@ -5,7 +5,9 @@ extension ServerLoop {
     /// settings that differ but need a restart. Each loop applies it to itself.
     /// The forwarder's own list: its settings (TTLs, timeouts, `max-in-flight-per-client`,
     /// --identity, --version-string, --prefetch and the rest `Forwarder.reconfigure` takes) apply at
-    /// once; `cache-size` and `cache-memory` need a restart (the cache is shared).
+    /// once; `cache-size` and `cache-memory` need a restart (the cache is shared). Routing policy:
+    /// `--block-list` files (re-read), `--block-answer` and `--bypass-canaries` apply at once;
+    /// `--forward-zone` and `--route` need a restart (reported as `forward-zone/route`).
     func apply(_ new: DaemonConfiguration) -> [String] {
         var needsRestart = forwarder.reconfigure(new.forwarder)
         let fixed: [(name: String, differs: Bool)] = [

@@ -11,7 +11,7 @@ extension ServerLoop {
         let log = pipeline.answers.queryLog?.counts
         let drops = udp.drops
         let tls = pipeline.transport.tls?.counters
-        return DaemonStats(
+        var stats = DaemonStats(
             uptimeSeconds: Int(startedAt.duration(to: now).components.seconds),
             inFlight: forwarder.inFlightCount,
             cache: .init(entries: cache.count, capacity: cache.configuration.capacity, bytes: cache.bytes,
@@ -28,8 +28,8 @@ extension ServerLoop {
                            rejectedUpstreamReplies: answers.rejectedReplies, tcpRetries: answers.tcpRetries,
                            droppedQueries: answers.dropped, overQuota: answers.overQuota,
                            caseMismatches: answers.caseMismatches),
-            upstreams: forwarder.upstreamHealth.enumerated().map { index, health in
-                .init(address: configuration.forwarder.upstreamNames[index], up: !health.isDown, queries: health.queries,
+            upstreams: forwarder.upstreamHealth.map { health in
+                .init(address: health.name, up: !health.isDown, queries: health.queries,
                       failures: health.failures,
                       rttMilliseconds: health.smoothedRTT.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 },
                       caseRandomization: health.caseRandomization)
@@ -53,6 +53,8 @@ extension ServerLoop {
             queriesByWorker: [answers.queries],
             topNames: pipeline.names.ranked(limit: DaemonStats.topLimit),
             topClients: pipeline.clients.ranked(limit: DaemonStats.topLimit) { $0.description })
+        stats.policy = DaemonStats.Policy(forwarder.policy, counters: answers)
+        return stats
     }
 
     /// Pauses of every listener on this loop (none on a worker).

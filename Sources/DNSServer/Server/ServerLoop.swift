@@ -54,7 +54,7 @@ final class ServerLoop: EventHandler {
                                          warnings: warnings)
         pipeline = QueryPipeline(forwarder: forwarder, transport: transport, udpReplies: replies,
                                  answers: AnswerRecorder(queryLog: queryLog, upstreamNames: configuration.forwarder.upstreamNames,
-                                                         logger: logger))
+                                                         ruleNames: forwarder.policy.ruleNames, logger: logger))
         transport.receiver = pipeline
         // The loops of one daemon share the port through SO_REUSEPORT. The
         // primary's TCP listener binds the same port without it, so a second

@@ -38,6 +38,7 @@ extension DaemonStats {
         if topClients != nil || other.topClients != nil {
             topClients = Self.merged(topClients ?? [], other.topClients ?? [], limit: Self.topLimit)
         }
+        if let theirs = other.policy { policy?.add(theirs) }
     }
 
     /// Optional counts (absent from older daemons) add up as zero.

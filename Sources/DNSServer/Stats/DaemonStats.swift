@@ -122,4 +122,6 @@ public struct DaemonStats: Codable, Sendable {
 
     /// Rows of `topNames` and `topClients` a loop reports.
     public static let topLimit = 20
+    /// Routing policy: decisions by rule, block list size; nil from older daemons.
+    public var policy: Policy?
 }

@@ -83,20 +83,24 @@ final class UDPFrontEnd: EventHandler {
     }
 
     private func answerFromCache(_ datagram: InterceptedDatagram, now: MonotonicInstant) -> Bool {
-        guard let hit = pipeline.forwarder.answerFromCache(datagram.payload, now: now, into: replyBuffer) else { return false }
+        let endpoints = PolicyEndpoints(client: PolicyAddress(datagram.client.address),
+                                        target: PolicyAddress(datagram.originalDestination.address))
+        guard let hit = pipeline.forwarder.answerFromCache(datagram.payload, now: now, into: replyBuffer, endpoints: endpoints)
+        else { return false }
         pipeline.countAsker(datagram.payload, client: datagram.client.address, originalDestination: datagram.originalDestination.address)
         pipeline.udpReplies.send(UnsafeRawBufferPointer(rebasing: replyBuffer[..<hit.length]),
                                  from: datagram.originalDestination, to: datagram.client)
         let client = ClientContext.udp(client: datagram.client, originalDestination: datagram.originalDestination)
         if pipeline.answers.logsEveryAnswer {
             let question = ClientQueryParser.question(of: datagram.payload)
-            pipeline.answers.record(client, ReplyDetails(code: hit.code, source: .cache, question: question, receivedAt: now),
+            pipeline.answers.record(client, ReplyDetails(code: hit.code, source: .cache, question: question, receivedAt: now,
+                                                         rule: hit.rule),
                                     byteCount: hit.length)
         } else {
             pipeline.answers.count(hit.code)
         }
         // The reply is queued: the refresh this hit claimed can take its time.
-        if hit.prefetch { pipeline.prefetch(datagram.payload, now: now) }
+        if hit.prefetch { pipeline.prefetch(datagram.payload, endpoints: endpoints, now: now) }
         return true
     }
 }

@@ -73,9 +73,13 @@ final class UpstreamSocketPool {
     /// `upstream` and returns that socket. Opens sockets up to the pool size,
     /// then rotates through them; an ID already waiting on every open socket
     /// gets a socket of its own.
-    func assign(token: UInt64, id: UInt16, upstream: Int, remote: IPEndpoint) throws -> Member {
+    /// `singleUse`: a socket of its own, closed after this query (passthrough:
+    /// every query may target another server, so none is worth keeping).
+    func assign(token: UInt64, id: UInt16, upstream: Int, remote: IPEndpoint, singleUse: Bool = false) throws -> Member {
         let member: Member
-        if active[upstream].count < socketsPerUpstream {
+        if singleUse {
+            member = try open(upstream: upstream, remote: remote, queries: 1, joinsRotation: false)
+        } else if active[upstream].count < socketsPerUpstream {
             do {
                 member = try open(upstream: upstream, remote: remote, queries: queriesPerSocket, joinsRotation: true)
             } catch {

@@ -51,7 +51,8 @@ final class UpstreamTransport: EventHandler {
         self.readBuffer = readBuffer
         self.logger = logger
         sockets = UpstreamSocketPool(
-            upstreams: upstreams.count, socketsPerUpstream: socketsPerUpstream, queriesPerSocket: queriesPerSocket,
+            // One more: the passthrough slot (`Forwarder.passthroughUpstream`).
+            upstreams: upstreams.count + 1, socketsPerUpstream: socketsPerUpstream, queriesPerSocket: queriesPerSocket,
             didOpen: { [unowned self] member in
                 member.registration = try loop.register(member.socket.socket.rawValue, handler: self)
                 pooledByRegistration[member.registration!] = member.number
@@ -81,11 +82,13 @@ final class UpstreamTransport: EventHandler {
         if let tls, tls.serves(upstream: request.upstream) {
             return tls.send(request, now: .now) ? nil : request.token
         }
-        let remote = upstreams[request.upstream]
+        // Passthrough: the server the client targeted, on port 53.
+        let remote = request.passthroughTarget.map { IPEndpoint(address: IPAddress($0), port: 53) } ?? upstreams[request.upstream]
         do {
             switch request.transport {
             case .udp:
-                let member = try sockets.assign(token: request.token, id: request.id, upstream: request.upstream, remote: remote)
+                let member = try sockets.assign(token: request.token, id: request.id, upstream: request.upstream, remote: remote,
+                                                singleUse: request.passthroughTarget != nil)
                 exchanges[request.token] = .udp(member: member.number, id: request.id)
                 queued.append(QueuedQuery(member: member.number, token: request.token, bytes: request.bytes))
             case .tcp:

@@ -30,6 +30,9 @@ public struct TPROXYRuleSettings: Equatable, Sendable {
     public var mark: UInt32 = defaultMark
     public var routingTable: UInt32 = defaultRoutingTable
     public var rulePriority: UInt32 = defaultRulePriority
+    /// `rules --block-dot`: reject LAN traffic to port 853 (DoT, DoQ), so
+    /// clients fall back to port 53, where the gateway answers them.
+    public var blockDoT = false
 
     public init(port: UInt16 = defaultPort, lanInterfaces: [String] = [], lanPrefixes: [IPPrefix] = [],
          exemptPrefixes: [IPPrefix] = [], mark: UInt32 = defaultMark,

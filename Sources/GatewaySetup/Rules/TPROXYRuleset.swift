@@ -43,17 +43,19 @@ public struct TPROXYRuleset: Equatable, Sendable {
             "# A DNS response (header bit QR=1) is never a query, tracked or not.",
             "meta l4proto udp @th,80,8 & 0x80 == 0x80 return",
         ]
-        if !s.lanInterfaces.isEmpty {
-            divert.append("# Only queries arriving on the LAN interfaces.")
-            divert.append("iifname != \(Self.set(unique(s.lanInterfaces).map { "\"\($0)\"" })) return")
+        let interfaceFilter: [String] = s.lanInterfaces.isEmpty ? [] : ["iifname != \(Self.set(unique(s.lanInterfaces).map { "\"\($0)\"" })) return"]
+        let sourceFilters: [String] = s.lanPrefixes.isEmpty ? [] : IPFamily.allCases.map { family -> String in
+            let prefixes = Self.prefixes(s.lanPrefixes, family)
+            guard !prefixes.isEmpty else { return "meta nfproto \(family.rawValue) return" }
+            return "\(family.nftAddress) saddr != \(Self.set(prefixes)) return"
         }
-        if !s.lanPrefixes.isEmpty {
+        if !interfaceFilter.isEmpty {
+            divert.append("# Only queries arriving on the LAN interfaces.")
+            divert += interfaceFilter
+        }
+        if !sourceFilters.isEmpty {
             divert.append("# Only queries from LAN sources; a family without a LAN prefix is not diverted.")
-            divert += IPFamily.allCases.map { family in
-                let prefixes = Self.prefixes(s.lanPrefixes, family)
-                guard !prefixes.isEmpty else { return "meta nfproto \(family.rawValue) return" }
-                return "\(family.nftAddress) saddr != \(Self.set(prefixes)) return"
-            }
+            divert += sourceFilters
         }
         if !s.exemptPrefixes.isEmpty {
             divert.append("# Exempt destinations (--exempt): these queries reach their server untouched.")
@@ -63,6 +65,7 @@ public struct TPROXYRuleset: Equatable, Sendable {
             }
         }
         divert.append("meta l4proto { udp, tcp } counter tproxy to :\(s.port) meta mark set \(TPROXYRuleSettings.hex(s.mark)) accept")
+        let blockDoT = s.blockDoT ? Self.blockDoTChain(lanFilters: interfaceFilter + sourceFilters) : ""
 
         return """
         table inet \(tableName) {
@@ -79,9 +82,21 @@ public struct TPROXYRuleset: Equatable, Sendable {
         \tchain divert {
         \(divert.map { "\t\t" + $0 }.joined(separator: "\n"))
         \t}
-        }
+        \(blockDoT)}
 
         """
+    }
+
+    /// `--block-dot`: LAN clients' DNS over TLS and over QUIC (port 853) is
+    /// rejected at once (TCP reset, ICMP port unreachable), not dropped, so they
+    /// fall back to port 53 without waiting for a timeout. Forwarded traffic only:
+    /// the gateway's own connections are not touched.
+    static func blockDoTChain(lanFilters: [String]) -> String {
+        let lines = ["type filter hook forward priority filter; policy accept;"] + lanFilters + [
+            "tcp dport 853 counter reject with tcp reset",
+            "udp dport 853 counter reject",
+        ]
+        return "\n\tchain block_dot {\n" + lines.map { "\t\t" + $0 }.joined(separator: "\n") + "\n\t}\n"
     }
 
     /// One `nft -f` transaction replacing the table, whatever it held before, atomically:

@@ -92,7 +92,7 @@ struct DNSWorkBenchCommand: ParsableCommand {
     }
 
     /// This process's resident set, from /proc/self/statm (pages).
-    private static func residentBytes() -> Int {
+    static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * sysconf(Int32(_SC_PAGESIZE)) : 0
@@ -111,7 +111,7 @@ struct DNSWorkBenchCommand: ParsableCommand {
         return answered
     }
 
-    private static func nanoseconds(_ rounds: Int, _ body: (Int) throws -> Void) throws -> Double {
+    static func nanoseconds(_ rounds: Int, _ body: (Int) throws -> Void) throws -> Double {
         let elapsed = try ContinuousClock().measure {
             for round in 0..<rounds { try body(round) }
         }

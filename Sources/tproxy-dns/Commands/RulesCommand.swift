@@ -31,13 +31,17 @@ struct RulesCommand: ParsableCommand {
     @Flag(help: "Remove what --apply installed (idempotent).")
     var remove = false
 
+    @Flag(help: "Also reject LAN traffic to TCP and UDP port 853 (DNS over TLS, DNS over QUIC), so those clients fall back to port 53 where the gateway sees them. --remove deletes it with the table.")
+    var blockDot = false
+
     func validate() throws {
         if apply && remove { throw ValidationError("--apply and --remove exclude each other") }
         _ = try rules.settings(port: port, requireLAN: !remove)
     }
 
     func run() throws {
-        let settings = try rules.settings(port: port, requireLAN: !remove)
+        var settings = try rules.settings(port: port, requireLAN: !remove)
+        settings.blockDoT = blockDot
         guard apply || remove else {
             print(TPROXYRuleset(settings).shellScript, terminator: "")
             return

@@ -8,6 +8,7 @@ enum StatsTable {
             section("cache", cacheRows(stats)
                 + optionalRows([("prefetches", stats.cache.prefetches), ("prefetch failures", stats.cache.prefetchFailures)])),
             stats.cacheFile.map { section("cache file", cacheFileRows($0)) } ?? "",
+            stats.policy.map { section("policy", policyRows($0)) } ?? "",
             section("answers", answerRows(stats.answers)
                 + optionalRows([("upstreams with 0x20 off", caseRandomizationOff(stats.upstreams))])),
             "upstreams\n",

@@ -13,7 +13,7 @@ struct TProxyDNS: ParsableCommand {
         from 203.0.113.53.
         """,
         version: BuildInfo.versionLine,
-        subcommands: [ServeCommand.self, CacheCommand.self, TopCommand.self, ZonesCommand.self, RulesCommand.self, DoctorCommand.self, LimitResponderCommand.self,
-                      DNSWorkBenchCommand.self, CacheFileBenchCommand.self]
+        subcommands: [ServeCommand.self, CacheCommand.self, TopCommand.self, ZonesCommand.self, RulesCommand.self, PolicyCommand.self, DoctorCommand.self, LimitResponderCommand.self,
+                      DNSWorkBenchCommand.self, CacheFileBenchCommand.self, PolicyBenchCommand.self]
     )
 }

@@ -6,9 +6,12 @@ import RawUDP
 extension ServeCommand {
     /// The runtime settings these options describe; a value that does not
     /// parse is an error here too (`validate()` calls this).
-    func daemonConfiguration() throws(ValidationError) -> DaemonConfiguration {
-        var addresses: [UpstreamAddress] = []
-        for text in upstream { addresses.append(try ServeOptionParsing.upstream(text)) }
+    /// `loadingLists`: read the `--block-list` files (false in `validate()`).
+    func daemonConfiguration(loadingLists: Bool = true) throws(ValidationError) -> DaemonConfiguration {
+        var defaultUpstreams: [UpstreamAddress] = []
+        for text in upstream { defaultUpstreams.append(try ServeOptionParsing.upstream(text)) }
+        // Every upstream of every set, in the order the policy's sets index them.
+        let (policy, addresses) = try routingPolicy(defaultUpstreams: defaultUpstreams, loadingLists: loadingLists)
         let upstreams = addresses.map(\.endpoint)
         var cache = CacheConfiguration()
         cache.capacity = cacheSize
@@ -34,6 +37,7 @@ extension ServeCommand {
             })
         forwarder.caseRandomization = caseRandomization
         forwarder.prefetch = prefetch
+        forwarder.policy = policy
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)
         configuration.tcpIdleTimeout = .milliseconds(Int64(tcpIdleTimeout * 1000))
         configuration.tcpMaximumConnections = tcpMaxConnections

@@ -131,6 +131,23 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory of *.zone files answered authoritatively (AA) without going upstream. A broken file stops start-up with FILE:LINE.", valueName: "dir"))
     var zones: String?
 
+    // Routing policy (README "Policy"): decided in this order: --zones, --block-list and the
+    // bypass canaries, --forward-zone, --route, the default --upstream.
+    @Option(help: ArgumentHelp("Queries for ZONE and names below it go to these upstreams (same syntax as --upstream); the longest matching zone wins. Repeat for several, e.g. corp.example=10.0.0.53. Config file: [[forward-zone]] tables with zone and upstreams.", valueName: "zone=address[,address...]"))
+    var forwardZone: [String] = []
+
+    @Option(help: ArgumentHelp("Route queries by the address the client targeted (most specific prefix wins): upstream:ADDR[,ADDR...] (these upstreams), passthrough (the targeted server itself, port 53, cached per server), refuse (REFUSED) or default. @CIDR,... limits it to those clients. Config file: [[route]] tables with destination, action, upstreams, clients.", valueName: "cidr=action[@clients]"))
+    var route: [String] = []
+
+    @Option(help: ArgumentHelp("Block the names in this file and their subdomains: hosts-file lines (0.0.0.0 ads.example) or one name per line, # comments; bad lines are reported as FILE:LINE and skipped. Repeat for several; SIGHUP re-reads them.", valueName: "file"))
+    var blockList: [String] = []
+
+    @Option(help: ArgumentHelp("What blocked names get: nxdomain, null (0.0.0.0 to A, :: to AAAA, NODATA to other types) or refused.", valueName: "answer"))
+    var blockAnswer: String = BlockAnswer.nxdomain.rawValue
+
+    @Flag(inversion: .prefixedNo, help: "Answer the encrypted-DNS bypass canaries NXDOMAIN (use-application-dns.net for Firefox, mask.icloud.com and mask-h2.icloud.com for iCloud Private Relay), so clients keep using the gateway's DNS.")
+    var bypassCanaries = true
+
     @Option(help: ArgumentHelp("Control socket for `tproxy-dns cache ...` and `zones reload` (mode 0600: only this user).", valueName: "path"))
     var control: String = ControlOptions.defaultPath
 
@@ -191,7 +208,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
         // Every value with a syntax of its own, through the parsers the daemon's settings use.
-        let configuration = try daemonConfiguration()
+        let configuration = try daemonConfiguration(loadingLists: false)
         if configuration.workers > 1, configuration.replyVia != .raw {
             throw ValidationError("--workers above 1 needs --reply-via raw (socket-per-source binds one socket per address)")
         }

@@ -33,6 +33,7 @@ enum ServeConfiguration {
         "tcp-message-timeout": .value, "tcp-max-per-client": .value, "metrics-max-connections": .value,
         "install-rules": .flag, "lan-interface": .list, "lan-prefix": .list, "exempt": .list, "mark": .value,
         "table": .value, "priority": .value,
+        "forward-zone": .list, "route": .list, "block-list": .list, "block-answer": .value, "bypass-canaries": .flagPair,
     ]
 
     /// `serve`'s own arguments from this process's command line.
@@ -48,7 +49,7 @@ enum ServeConfiguration {
         let givenOnCommandLine = Set(flags.compactMap(optionName))
         var arguments: [String] = []
         var origin: [String: ConfigFile.Entry] = [:]
-        for entry in file.entries {
+        for entry in file.entries where entry.table == nil {
             guard let kind = keys[entry.key] else {
                 throw ConfigFileError(file: path, line: entry.line,
                                       message: "unknown key `\(entry.key)`: keys are `serve` option names (see tproxy-dns serve --help)")
@@ -57,10 +58,23 @@ enum ServeConfiguration {
             arguments += try self.arguments(for: entry, kind: kind, file: path)
             origin[entry.key] = entry
         }
+        // The policy tables: each flag blamed on its own table's line.
+        var tableOrigins: [ConfigFile.TableArgument] = []
+        for argument in try file.tableArguments() {
+            let name = String(argument.option.dropFirst(2))
+            if givenOnCommandLine.contains(name) || (name.hasSuffix("bypass-canaries") && givenOnCommandLine.contains("no-bypass-canaries")) {
+                continue
+            }
+            arguments += [argument.option] + (argument.value.map { [$0] } ?? [])
+            tableOrigins.append(argument)
+        }
         do {
             return try ServeCommand.parse(arguments + flags)
         } catch {
             let message = ServeCommand.message(for: error)
+            if let argument = tableOrigins.first(where: { message.contains("\($0.option) \($0.value ?? "")") }) {
+                throw ConfigFileError(file: path, line: argument.line, message: message)
+            }
             // Blame the file's line when the complaint is about a key it set.
             let blamed = origin.values
                 .filter { message.contains("--\($0.key)") && !givenOnCommandLine.contains($0.key) }
