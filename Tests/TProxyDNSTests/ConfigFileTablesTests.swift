@@ -86,4 +86,18 @@ struct ConfigFileTablesTests {
         #expect(throws: (any Error).self) { try ServeOptionParsing.forwardZone("corp.example") }
         #expect(try ServeOptionParsing.forwardZone("in-addr.arpa=10.0.0.1").upstreams.count == 1)
     }
+
+    @Test func tlsUpstreamsServeZonesAndRoutesToo() throws {
+        let zone = try ServeOptionParsing.forwardZone("corp.test=tls://198.51.100.9#dns.corp.test,198.51.100.10")
+        #expect(zone.upstreams.map(\.description) == ["tls://198.51.100.9:853#dns.corp.test", "198.51.100.10:53"])
+        let command = try ServeCommand.parse(["--upstream", "192.0.2.1", "--forward-zone", "corp.test=tls://198.51.100.9#dns.corp.test",
+                                              "--route", "203.0.113.0/24=upstream:tls://198.51.100.20"])
+        let configuration = try command.daemonConfiguration(loadingLists: false)
+        // The flat list the policy's sets index: default, the zone's, the route's.
+        #expect(configuration.upstreams.map(\.description) == ["192.0.2.1:53", "198.51.100.9:853", "198.51.100.20:853"])
+        #expect(configuration.upstreamTLS.upstreams[0] == nil)
+        #expect(configuration.upstreamTLS.upstreams[1]?.serverName == "dns.corp.test")
+        #expect(configuration.upstreamTLS.upstreams[2] != nil)
+        #expect(configuration.forwarder.upstreamNames[1].hasPrefix("tls://"))
+    }
 }
