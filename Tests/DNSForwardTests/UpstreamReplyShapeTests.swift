@@ -68,6 +68,22 @@ struct UpstreamReplyShapeTests {
         #expect(Self.verdict(Self.reply(type: 1, rdata: [192, 0, 2, 1]), question: upper) == "accept", "names compare as DNS does")
     }
 
+    /// Found by the render fuzz target once ldns stopped parsing every reply: names of 256
+    /// octets (255 in labels and length bytes, then the root) passed the wire checks.
+    @Test func ownerNamesStopAt255Octets() {
+        func reply(owner labels: [Int]) -> [UInt8] {
+            var owner: [UInt8] = []
+            for length in labels { owner += [UInt8(length)] + [UInt8](repeating: 0x61, count: length) }
+            owner.append(0)
+            var wire = W.word(7) + W.word(0x8180) + W.word(1) + W.word(0) + W.word(0) + W.word(1)
+            wire += W.name("a.test") + W.word(1) + W.word(1)
+            wire += owner + W.word(16) + W.word(1) + W.u32(300) + W.word(1) + [0]
+            return wire
+        }
+        #expect(Self.verdict(reply(owner: [63, 63, 63, 61])) == "accept", "255 octets")
+        #expect(Self.verdict(reply(owner: [63, 63, 63, 62])).hasPrefix("reject"), "256 octets")
+    }
+
     @Test func headerBytesAreTheFieldsInOrder() {
         let header = DNSHeader(id: 0x1234, flags: [.qr, .rd], questionCount: 1, additionalCount: 2)
         #expect(header.bytes == [0x12, 0x34, 0x81, 0x00, 0, 1, 0, 0, 0, 0, 0, 2])

@@ -30,14 +30,14 @@ public struct MessageLayout: Sendable {
         questionEnd = offset
         // A record takes 11 octets at least: counts that claim more are lies, not reservations.
         ttlOffsets.reserveCapacity(min(Int(answers) + Int(authorities) + Int(additionals), wire.count / 11))
+        var owners: [Int] = []
+        owners.reserveCapacity(ttlOffsets.capacity)
         for section in [Section.answer, .authority, .additional] {
             let count = section == .answer ? answers : section == .authority ? authorities : additionals
             for _ in 0..<count {
                 let start = offset
-                // Pointers only go backwards: every rewritten byte this owner could
-                // reach belongs to a record already read.
+                owners.append(start)
                 guard let ownerEnd = reader.skipName(at: offset),
-                      Self.ownerAvoidsRewrittenBytes(reader, owner: start, ttlOffsets: ttlOffsets, optRange: optRange),
                       let type = reader.recordType(at: ownerEnd),
                       let ttl = reader.u32(at: ownerEnd + 4),
                       let rdataLength = reader.u16(at: ownerEnd + 8) else { return nil }
@@ -67,6 +67,13 @@ public struct MessageLayout: Sendable {
         }
         // Trailing bytes after the last record: not a message we will replay.
         guard offset == wire.count else { return nil }
+        // After every record is read: a pointer goes backwards, but the name it lands on
+        // reads forwards and may run into bytes of later records, so every TTL and the OPT
+        // must be known before any owner is judged.
+        for owner in owners where !Self.ownerAvoidsRewrittenBytes(reader, owner: owner, ttlOffsets: ttlOffsets,
+                                                                   optRange: optRange) {
+            return nil
+        }
     }
 
     /// Whether the owner name at `owner`, followed through its compression

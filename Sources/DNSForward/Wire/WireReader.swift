@@ -29,7 +29,9 @@ struct WireReader {
             case 0x00:
                 if length == 0 { return position + 1 }
                 total += length + 1
-                guard total <= 255 else { return nil }
+                // Room for the root octet: 255 octets in all (RFC 1035 3.1). Found by fuzzing
+                // once ldns no longer parsed every reply: <= let a 256-octet name through.
+                guard total < 255 else { return nil }
                 position += length + 1
             case 0xC0:
                 guard position + 2 <= bytes.count,
@@ -69,7 +71,7 @@ struct WireReader {
                 case 0x00:
                     if length == 0 { return true }
                     total += length + 1
-                    guard total <= 255 else { return false }
+                    guard total < 255 else { return false }
                     position += length + 1
                 case 0xC0:
                     guard position + 2 <= bytes.count else { return false }
