@@ -121,3 +121,9 @@ struct UpstreamSelectorTests {
         #expect(selector.health.map(\.queries) == [0, 2])
     }
 }
+
+private extension UpstreamSelector {
+    /// The plan over every upstream, as one set: what a forwarder without
+    /// forward zones or routes asks for.
+    func plan() -> [Int] { plan(set: 0, members: Array(health.indices)) }
+}

@@ -42,27 +42,18 @@ final class UpstreamSelector {
         health = Array(repeating: Health(), count: names.count)
     }
 
-    /// The last plans (all upstreams; each set's), shared by every query until an
-    /// upstream goes down or up (or, under `.fastest`, a reply reorders the RTTs):
-    /// no arrays per query.
-    private var cachedPlan: [Int]?
-    private var cachedSetPlans: [Int: [Int]] = [:]
+    /// Each upstream set's last plan, shared by every query until an upstream
+    /// goes down or up (or, under `.fastest`, a reply reorders the RTTs): no
+    /// arrays per query.
+    private var cachedPlans: [Int: [Int]] = [:]
 
-    /// The order to try upstreams for a new query: healthy ones by policy, then
-    /// the down ones (better a slim chance than none when all are down).
-    func plan() -> [Int] {
-        if let cachedPlan { return cachedPlan }
-        let plan = plan(among: Array(health.indices))
-        cachedPlan = plan
-        return plan
-    }
-
-    /// The plan for upstream set `set` (`RoutingPolicy.upstreamSets`), whose
-    /// members are `members`: kept, like `plan()`'s, until its order changes.
+    /// The order to try upstream set `set`'s `members` (`RoutingPolicy.upstreamSets`)
+    /// for a new query: healthy ones by policy, then the down ones (better a slim
+    /// chance than none when all are down).
     func plan(set: Int, members: [Int]) -> [Int] {
-        if let plan = cachedSetPlans[set] { return plan }
+        if let plan = cachedPlans[set] { return plan }
         let plan = plan(among: members)
-        cachedSetPlans[set] = plan
+        cachedPlans[set] = plan
         return plan
     }
 
@@ -85,19 +76,17 @@ final class UpstreamSelector {
 
     /// An upstream went down or came back: every plan is made again.
     private func forgetPlans() {
-        cachedPlan = nil
-        cachedSetPlans.removeAll()
+        cachedPlans.removeAll()
     }
 
     /// A reply moved an RTT: under `.fastest`, plans whose order it changed are made again.
     private func forgetReorderedPlans() {
         guard policy == .fastest else { return }
-        if let cachedPlan, !isFastestFirst(cachedPlan) { self.cachedPlan = nil }
-        for (set, plan) in cachedSetPlans where !isFastestFirst(plan) { cachedSetPlans[set] = nil }
+        for (set, plan) in cachedPlans where !isFastestFirst(plan) { cachedPlans[set] = nil }
     }
 
-    /// `plan()` over one upstream set's members, made afresh.
-    func plan(among members: [Int]) -> [Int] {
+    /// A plan over `members`, made afresh.
+    private func plan(among members: [Int]) -> [Int] {
         let up = members.filter { !health[$0].isDown }
         let down = members.filter { health[$0].isDown }
         switch policy {

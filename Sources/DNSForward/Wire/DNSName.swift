@@ -11,11 +11,7 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
 
     /// Equal ignoring ASCII case, as DNS compares names.
     public func matches(_ other: DNSName) -> Bool {
-        guard wire.count == other.wire.count else { return false }
-        for index in wire.indices where Self.foldCase(wire[index]) != Self.foldCase(other.wire[index]) {
-            return false
-        }
-        return true
+        other.wire.withUnsafeBytes { matches(wire: $0) }
     }
 
     /// Equal ignoring ASCII case to these uncompressed wire bytes.

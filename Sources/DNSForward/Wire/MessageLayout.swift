@@ -29,9 +29,10 @@ public struct MessageLayout: Sendable {
         guard offset <= wire.count else { return nil }
         questionEnd = offset
         // A record takes 11 octets at least: counts that claim more are lies, not reservations.
-        ttlOffsets.reserveCapacity(min(Int(answers) + Int(authorities) + Int(additionals), wire.count / 11))
+        let records = min(Int(answers) + Int(authorities) + Int(additionals), wire.count / 11)
+        ttlOffsets.reserveCapacity(records)
         var owners: [Int] = []
-        owners.reserveCapacity(ttlOffsets.capacity)
+        owners.reserveCapacity(records)
         for section in [Section.answer, .authority, .additional] {
             let count = section == .answer ? answers : section == .authority ? authorities : additionals
             for _ in 0..<count {

@@ -20,11 +20,9 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     var destinations = TopCounts<IPAddress>()
     var clients = TopCounts<IPAddress>()
     var names = QuestionNameCounts()
-    /// Clients and names (for `top`) are counted for one query in `askerSampling`, at
-    /// random, each standing for that many: counting every one cost ~1,000 instructions a
-    /// query, a fifth of a cache hit. Destinations (stats, metrics) stay exact.
-    static let askerSampling = 8
-    private var sampler = SplitMix64(seed: 0x7470_726f_7879)
+    /// Clients and names (for `top`) are sampled under load; destinations (stats,
+    /// metrics) stay exact.
+    var askerSampling = AskerSampling()
 
     init(forwarder: Forwarder<ClientContext>, transport: UpstreamTransport, udpReplies: UDPReplySender,
          answers: AnswerRecorder) {
@@ -42,9 +40,10 @@ final class QueryPipeline: UpstreamOutcomeReceiver {
     /// One query's client, original destination and question name, counted (hits and misses alike).
     func countAsker(_ wire: UnsafeRawBufferPointer, client: IPAddress, originalDestination: IPAddress) {
         destinations.record(originalDestination)
-        guard sampler.next() % UInt64(Self.askerSampling) == 0 else { return }
-        clients.record(client, weight: Self.askerSampling)
-        names.record(questionOf: wire, weight: Self.askerSampling)
+        let weight = askerSampling.weight()
+        guard weight > 0 else { return }
+        clients.record(client, weight: weight)
+        names.record(questionOf: wire, weight: weight)
     }
 
     /// A fast-path cache hit claimed its entry's refresh ahead of expiry: the

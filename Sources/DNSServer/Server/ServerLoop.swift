@@ -77,6 +77,7 @@ final class ServerLoop: EventHandler {
             forEachAcceptor { $0.resumeIfDue(now: now) }
             if lastIdleSweep.duration(to: now) >= .seconds(1) {
                 lastIdleSweep = now
+                pipeline.askerSampling.startSecond()
                 tcp?.closeIdle(now: now)
                 control?.closeIdle(now: now)
                 metrics?.closeIdle(now: now)
