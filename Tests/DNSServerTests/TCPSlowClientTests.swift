@@ -41,11 +41,50 @@ struct TCPSlowClientTests {
         let lab = try TCPLab(limits: Self.limits(perClient: 2))
         let held = try (0..<2).map { _ in try LoopbackTCPClient(port: lab.port) }
         try lab.run { lab.tcp.connectionCount == 2 }
+        // Mid-message, both: nothing of the client's own to give up.
+        for client in held { client.send(raw: [0x00]) }
+        try lab.run(for: .milliseconds(50))
         let third = try LoopbackTCPClient(port: lab.port)
         #expect(try lab.waitUntilClosed(third))
         #expect(lab.tcp.rejectedConnections == 1)
         #expect(lab.tcp.evictedConnections == 0)
         #expect(held.allSatisfy { $0.receiveAvailable() == [] }, "the two held stay open")
+    }
+
+    @Test func aClientAtItsShareGivesUpItsOwnIdleConnection() throws {
+        let lab = try TCPLab(limits: Self.limits(perClient: 2))
+        let idle = try LoopbackTCPClient(port: lab.port)
+        try lab.run { lab.tcp.connectionCount == 1 }
+        try lab.run(for: .milliseconds(20))
+        let busy = try LoopbackTCPClient(port: lab.port)
+        busy.send(framed: TestMessages.query(id: 0x4444, name: "busy.example.test"))
+        try lab.run { lab.pipeline.forwarder.inFlightCount == 1 }
+        let third = try LoopbackTCPClient(port: lab.port)
+        #expect(try lab.waitUntilClosed(idle), "the idle one made room")
+        #expect(lab.tcp.rejectedConnections == 0)
+        #expect(lab.tcp.evictedConnections == 1)
+        #expect(lab.tcp.connectionCount == 2)
+        #expect(busy.receiveAvailable() == [], "the one with a query being answered stays")
+        #expect(third.receiveAvailable() == [])
+    }
+
+    /// A client that opens a connection per query (the conformance test's
+    /// threads, many stubs) closes one and opens the next at once: both may
+    /// be read in one wake-up, the accept before the close.
+    @Test func aConnectionClosedButNotYetReadDoesNotCountAgainstTheNext() throws {
+        let lab = try TCPLab(limits: Self.limits(perClient: 2))
+        var first: LoopbackTCPClient? = try LoopbackTCPClient(port: lab.port)
+        let second = try LoopbackTCPClient(port: lab.port)
+        try lab.run { lab.tcp.connectionCount == 2 }
+        _ = (first, second)
+        // The connect is ready before the close: accept comes first.
+        let next = try LoopbackTCPClient(port: lab.port)
+        first = nil
+        try lab.run(for: .milliseconds(100))
+        #expect(lab.tcp.rejectedConnections == 0)
+        #expect(lab.tcp.connectionCount == 2)
+        #expect(next.receiveAvailable() == [], "the newcomer is served")
+        #expect(second.receiveAvailable() == [])
     }
 
     @Test func theStalledConnectionIsEvictedBeforeTheOneBeingAnswered() throws {

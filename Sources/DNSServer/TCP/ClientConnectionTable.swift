@@ -7,7 +7,8 @@ import RawUDP
 struct ClientConnectionTable {
     private var byID: [UInt64: ClientConnection] = [:]
     private var byRegistration: [LoopRegistration: UInt64] = [:]
-    private var perClient: [IPAddress: Int] = [:]
+    /// Each client address's connections, oldest first (at most its share, so short).
+    private var perClient: [IPAddress: [UInt64]] = [:]
 
     var count: Int { byID.count }
 
@@ -19,12 +20,22 @@ struct ClientConnectionTable {
         byRegistration[registration].flatMap { byID[$0] }
     }
 
-    func count(from client: IPAddress) -> Int { perClient[client] ?? 0 }
+    func count(from client: IPAddress) -> Int { perClient[client]?.count ?? 0 }
+
+    /// Of `client`'s connections, the one idle longest between messages
+    /// (nothing owed, nothing half-read). A client whose share is used up
+    /// gives up one of these for its newcomer: it is most often a connection
+    /// the client has already closed and whose end we have not read yet.
+    func idleConnection(from client: IPAddress) -> ClientConnection? {
+        (perClient[client] ?? []).lazy.compactMap { byID[$0] }
+            .filter { $0.owesNothing && $0.messageStartedAt == nil }
+            .min { $0.lastActivity < $1.lastActivity }
+    }
 
     mutating func insert(_ connection: ClientConnection) {
         byID[connection.id] = connection
         byRegistration[connection.registration] = connection.id
-        perClient[connection.stream.remote.address, default: 0] += 1
+        perClient[connection.stream.remote.address, default: []].append(connection.id)
     }
 
     /// False when it was not (or no longer) in the table.
@@ -33,8 +44,9 @@ struct ClientConnectionTable {
         guard byID.removeValue(forKey: connection.id) != nil else { return false }
         byRegistration[connection.registration] = nil
         let client = connection.stream.remote.address
-        let left = (perClient[client] ?? 1) - 1
-        perClient[client] = left > 0 ? left : nil
+        var left = perClient[client] ?? []
+        left.removeAll { $0 == connection.id }
+        perClient[client] = left.isEmpty ? nil : left
         return true
     }
 

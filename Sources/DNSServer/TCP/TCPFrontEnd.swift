@@ -6,7 +6,8 @@ import RawUDP
 /// queries (pipelined up to a limit), hand them to the pipeline, write the
 /// framed replies back in whatever order they complete, close idle ones.
 /// Against slowloris: a message must be complete within `messageTimeout` of
-/// its first byte, one address holds `maximumPerClient` connections at most,
+/// its first byte, one address holds `maximumPerClient` connections at most
+/// (a newcomer over that replaces the address's own idle one, or is refused),
 /// and a full table evicts the connection that has kept us waiting longest
 /// rather than refusing the newcomer.
 final class TCPFrontEnd: EventHandler {
@@ -118,7 +119,7 @@ final class TCPFrontEnd: EventHandler {
             return
         }
         // Dropping the socket closes it.
-        guard connections.count(from: client) < limits.maximumPerClient, makeRoom() else {
+        guard makeRoom(within: client), makeRoom() else {
             rejectedConnections += 1
             return
         }
@@ -131,6 +132,19 @@ final class TCPFrontEnd: EventHandler {
         }
         connections.insert(ClientConnection(id: nextID, stream: stream, registration: registration, now: .now))
         nextID += 1
+    }
+
+    /// A client at its share gives up its connection idle longest: clients
+    /// that open a connection per query close the last one just before the
+    /// next, and its end may still be unread in the same wake-up. False when
+    /// every one of its connections is being answered or is mid-message
+    /// (a slowloris stays refused, not churned).
+    private func makeRoom(within client: IPAddress) -> Bool {
+        guard connections.count(from: client) >= limits.maximumPerClient else { return true }
+        guard let victim = connections.idleConnection(from: client) else { return false }
+        evictedConnections += 1
+        close(victim)
+        return true
     }
 
     /// A full table evicts the connection that has kept us waiting longest

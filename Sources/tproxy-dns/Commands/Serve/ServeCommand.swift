@@ -113,7 +113,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds from the first byte of a TCP query to its last; a client that trickles (slowloris) is closed.", valueName: "seconds"))
     var tcpMessageTimeout: Double = 2
 
-    @Option(help: "TCP client connections one client address may hold at once; more are closed at accept.")
+    @Option(help: "TCP client connections one client address may hold at once; a newcomer replaces its idle one or is closed.")
     var tcpMaxPerClient: Int = 8
 
     @Option(help: ArgumentHelp("Clients allowed to use the daemon (CIDR). Repeat for several. Default: private and ULA ranges (10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16, 127/8, fc00::/7, fe80::/10, ::1), so a WAN-facing gateway is never an open resolver.", valueName: "cidr"))
