@@ -9,7 +9,8 @@
 #   sudo scripts/profile_miss.sh [RATE] [SECONDS]     (default 300 10; PERF_RATE=5000)
 #
 # Environment: TPROXY_DNS_BIN (else swift build -c release), LAB_ID, KEEP_LAB=1,
-# PROFILE_OUT=DIR (the callgrind file and the annotated tree are kept there).
+# PROFILE_OUT=DIR (the callgrind file and the annotated tree are kept there),
+# DAEMON_ARGS="..." (more serve options, e.g. --upstream-retransmits 0 to compare).
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
@@ -51,7 +52,7 @@ misses() { # FILE RATE SECONDS: dnsperf from the client at the decoy; prints com
 }
 
 callgrind_section() {
-    TPROXY_DNS_BIN=$OUT/under-callgrind lab_start_daemon --cache-size 100000 >/dev/null 2>&1 || {
+    TPROXY_DNS_BIN=$OUT/under-callgrind lab_start_daemon --cache-size 100000 ${DAEMON_ARGS:-} >/dev/null 2>&1 || {
         say "daemon under valgrind did not start"; return 1; }
     # Lazy set-up (first query, first upstream socket) stays out of the counts.
     lab_exec client dig +short +tries=1 +time=5 "@$LAB_DECOY_V4" warm.wild.example.test >/dev/null
@@ -72,7 +73,7 @@ callgrind_section() {
 }
 
 perf_section() {
-    lab_start_daemon --cache-size 100000 >/dev/null 2>&1 || return 1
+    lab_start_daemon --cache-size 100000 ${DAEMON_ARGS:-} >/dev/null 2>&1 || return 1
     local pid completed
     pid=$(cat "$LAB_RUN/daemon.pid")
     names pf $((PERF_RATE * 5)) >"$OUT/names-perf.txt"

@@ -12,7 +12,7 @@ final class ForwarderHarness {
 
     init(upstreams: Int = 1, maximumInFlight: Int = 100, firstID: UInt16 = 0x4000,
          policy: UpstreamPolicy = .ordered, cache: CacheConfiguration = CacheConfiguration(),
-         caseBits: (() -> UInt64)? = nil) {
+         caseBits: (() -> UInt64)? = nil, retransmits: Int = 0, streamUpstreams: Set<Int> = []) {
         nextID = firstID
         var forwarderIDs = firstID
         var configuration = ForwarderConfiguration(upstreamNames: (0..<upstreams).map { "upstream\($0)" },
@@ -20,6 +20,9 @@ final class ForwarderHarness {
                                                    upstreamPolicy: policy, cache: cache)
         // Most tests answer in the client's own case; 0x20 tests pass their case bits.
         configuration.caseRandomization = caseBits != nil
+        // Timing tests here count timeouts; RetransmissionTests turn retransmission on.
+        configuration.upstreamRetransmits = retransmits
+        configuration.streamUpstreams = streamUpstreams
         forwarder = Forwarder(configuration: configuration, logger: Logger(label: "test"),
                               makeID: { defer { forwarderIDs &+= 1 }; return forwarderIDs }, makeCaseBits: caseBits)
     }

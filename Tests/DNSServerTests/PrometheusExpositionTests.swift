@@ -55,6 +55,15 @@ struct PrometheusExpositionTests {
         #expect(text.contains("tproxy_dns_upstream_rtt_seconds_sum{upstream=\"a\\\"b\"} 10.0033\n"))
     }
 
+    @Test func retransmitsAreExposed() {
+        var stats = stats
+        #expect(PrometheusExposition.render(stats: stats, upstreamLatency: []).contains("tproxy_dns_upstream_retransmits_total 0\n"),
+                "a daemon without the counter shows 0")
+        stats.answers.upstreamRetransmits = 12
+        let text = PrometheusExposition.render(stats: stats, upstreamLatency: [])
+        #expect(text.contains("# TYPE tproxy_dns_upstream_retransmits_total counter\ntproxy_dns_upstream_retransmits_total 12\n"))
+    }
+
     @Test func spoofingDefencesAreExposed() {
         var stats = stats
         stats.admission.refusedDropped = 900

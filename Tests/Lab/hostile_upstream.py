@@ -38,6 +38,8 @@ poisoned data is always A 192.0.2.66, which must never reach a client. Modes:
     tchalf      UDP: TC=1; TCP: one byte of a length prefix, then silence until closed
     ttl1        the right answer with TTL 1
     silent      no reply at all, ever: a name whose servers never answer
+    dropfirst   UDP: the first copy of each question is lost (no reply), the next answered
+                right (a datagram dropped on the way, as a busy server's full socket does)
     lowercase   the right answer, the question's name lower-cased (as some servers do)
     uppercase   the right answer, the question's name upper-cased
     (other)     as ok
@@ -177,6 +179,10 @@ def trailing(q):
     return right(q) + a_record(POISON) + bytes(24)
 
 
+# dropfirst: the questions whose first copy was dropped.
+DROPPED_ONCE = set()
+
+
 def udp_replies(q):
     """[(delay, payload, from_wrong_port)] for a UDP query."""
     m = q.mode
@@ -184,6 +190,12 @@ def udp_replies(q):
         return [(0, reply(q), False)]
     if m == "silent":
         return []
+    if m == "dropfirst":
+        question = (q.name.lower(), q.qtype)
+        if question not in DROPPED_ONCE:
+            DROPPED_ONCE.add(question)
+            return []
+        return [(0, right(q), False)]
     if m == "wrongid":
         return [(0, poison_wrong_id(q), False)]
     if m == "wrongq":

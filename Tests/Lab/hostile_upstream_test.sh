@@ -18,6 +18,7 @@ source "$here/../../scripts/lib/lab.sh"
 DECOY4=$LAB_DECOY_V4
 DECOY6=$LAB_DECOY_V6
 HOSTILE=198.51.100.66
+BIN=$(lab_daemon_bin)
 CORRECT=198.51.100.77
 POISON=192.0.2.66
 UPSTREAM_TIMEOUT=1
@@ -138,6 +139,22 @@ main() {
     expect_eq "uppercase: the right answer" "$(dig_answers "$out" A)" "$CORRECT"
     expect_match "uppercase: question echoed in the client's case" "$out" "^;UPPERCASE-$$\.Hostile\.Test\.[[:space:]]"
 
+    echo "# 5c. the first copy of a query is lost: sent again, answered well inside the timeout"
+    # The only upstream: without retransmission the daemon would wait its 1 s timeout and
+    # answer SERVFAIL, after dig (+time=1) has given up.
+    local start elapsed retransmits failures
+    retransmits=$(stats_field answers.upstreamRetransmits)
+    failures=$(stats_field upstreams.0.failures)
+    name=dropfirst-$$.hostile.test
+    start=$(date +%s.%N)
+    out=$(lab_exec client dig +tries=1 +time=1 "@$DECOY4" "$name" A 2>&1)
+    elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+    expect_eq "dropfirst: the right answer" "$(dig_answers "$out" A)" "$CORRECT"
+    expect_le "dropfirst: after a retransmit timeout, not the 1 s timeout (took $elapsed s)" "$elapsed" 0.8
+    expect_eq "dropfirst: the upstream saw the query twice, no more" "$(upstream_saw "$name" udp)" 2
+    expect_eq "dropfirst: one retransmission counted" "$(($(stats_field answers.upstreamRetransmits) - retransmits))" 1
+    expect_eq "dropfirst: no upstream failure counted" "$(($(stats_field upstreams.0.failures) - failures))" 0
+
     echo "# 6. SERVFAIL is cached; an SOA-less NXDOMAIN is not"
     hostile servfail
     expect_eq "servfail: the second query came from the cache" "$(upstream_saw "$last_name" udp)" 1
@@ -210,7 +227,6 @@ main() {
     out=$(dig_client "@$DECOY4" "ttl1-$$.hostile.test" A)
     expect_eq "TTL 1 answer after 2 s: still the right answer" "$(dig_answers "$out" A)" "$CORRECT"
     expect_eq "TTL 1 answer after 2 s: kept in the cache for --min-ttl 4" "$(upstream_saw "ttl1-$$.hostile.test" udp)" 1
-    local start elapsed
     for mode in servfail refused wrongid; do
         name=$mode-$$.wild.example.test
         mark2=$(lab_daemon_log_lines)
@@ -219,10 +235,12 @@ main() {
         elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
         expect_eq "$mode from upstream0: upstream1's answer" "$(dig_answers "$out" A)" 198.51.100.99
         expect_eq "$mode from upstream0: by upstream1" "$(sources_since "$mark2")" "source=upstream1 "
-        expect_eq "$mode from upstream0: upstream0 was asked first" "$(upstream_saw "$name" udp)" 1
         if [[ $mode == wrongid ]]; then
+            # Its replies are not taken: no reply, as far as the daemon knows, so sent twice more.
+            expect_eq "$mode from upstream0: upstream0 was asked first, 3 copies" "$(upstream_saw "$name" udp)" 3
             expect_le "$mode from upstream0: after upstream0's timeout (took $elapsed s)" "$elapsed" $((UPSTREAM_TIMEOUT + 1))
         else
+            expect_eq "$mode from upstream0: upstream0 was asked first" "$(upstream_saw "$name" udp)" 1
             expect_le "$mode from upstream0: at once, no timeout (took $elapsed s)" "$elapsed" 0.5
         fi
     done

@@ -167,7 +167,7 @@ cli() { lab_exec gw "$BIN" "$@" --control "$LAB_CONTROL" 2>&1; }
 
 stats_field() {
     cli cache stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin)
-for k in sys.argv[1].split("."): v=v[k]
+for k in sys.argv[1].split("."): v=v[int(k)] if isinstance(v, list) else v[k]
 print(" ".join(map(str, v)) if isinstance(v, list) else v)' "$1"
 }
 

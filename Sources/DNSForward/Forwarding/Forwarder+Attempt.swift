@@ -19,6 +19,10 @@ extension Forwarder {
         var transport: Transport
         var sentAt: MonotonicInstant
         var deadline: MonotonicInstant
+        /// Copies sent after the first: replies to it give no RTT sample (Karn's
+        /// rule). Its next retransmission, if any, is its one entry in `deadlines`
+        /// other than `deadline`.
+        var retransmissions: UInt8 = 0
         /// A refresh of a cached entry near expiry (`PrefetchRule`): started by no
         /// client (so `owner` is nil), counted against `prefetchLimit`.
         var isPrefetch = false
@@ -67,37 +71,69 @@ extension Forwarder {
         attempt.upstreamID = makeID()
         attempt.sentAt = now
         attempt.deadline = now + configuration.upstreamTimeout
+        attempt.retransmissions = 0
         let token = nextToken
         nextToken += 1
+        if retransmits(attempt) {
+            let at = MonotonicInstant(nanoseconds: now.nanoseconds
+                &+ selector.retransmitTimeout(attempt.upstream, within: retransmitTimeoutBounds))
+            if at < attempt.deadline { deadlines.append(token: token, deadline: at) }
+        }
+        if !attempt.isProbe { attempt.sentName = nameToSend(for: attempt) }
         attempts[token] = attempt
         if let key = attempt.key { inFlight[key] = token }
         if let owner = attempt.owner { inFlightByClient[owner, default: 0] += 1 }
         if attempt.isPrefetch { prefetchesInFlight += 1 }
         deadlines.append(token: token, deadline: attempt.deadline)
         selector.recordQuery(attempt.upstream)
+        return [.sendUpstream(request(for: attempt, token: token))]
+    }
+
+    /// The attempt's query on the wire; a retransmission is the same bytes again.
+    private func request(for attempt: Attempt, token: UInt64) -> UpstreamRequest {
         let wire = attempt.isProbe
             ? UpstreamQuery.probe(id: attempt.upstreamID)
-            : UpstreamQuery.wire(id: attempt.upstreamID, name: nameToSend(for: &attempts[token]!),
+            : UpstreamQuery.wire(id: attempt.upstreamID, name: attempt.sentName?.wire ?? attempt.question.name.wire,
                                  type: attempt.question.type, class: attempt.question.class,
                                  requestFlags: attempt.requestFlags, dnssecOK: attempt.dnssecOK)
-        return [.sendUpstream(UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID,
-                                              bytes: wire, transport: attempt.transport,
-                                              passthroughTarget: attempt.passthrough))]
+        return UpstreamRequest(token: token, upstream: attempt.upstream, id: attempt.upstreamID, bytes: wire,
+                               transport: attempt.transport, passthroughTarget: attempt.passthrough,
+                               isRetransmission: attempt.retransmissions > 0)
+    }
+
+    /// Clients' queries over UDP to a datagram upstream; not probes, whose
+    /// silence is what they measure.
+    private func retransmits(_ attempt: Attempt) -> Bool {
+        configuration.upstreamRetransmits > 0 && attempt.transport == .udp && !attempt.isProbe
+            && (configuration.streamUpstreams.isEmpty || !configuration.streamUpstreams.contains(attempt.upstream))
+    }
+
+    /// The attempt `token`'s retransmit timer fired with no reply in: the same
+    /// query (ID, letter case) on the same socket, and the timer doubled
+    /// (RFC 6298 5.5) for the next, while that is before the deadline.
+    func retransmit(token: UInt64, now: MonotonicInstant) -> [Action] {
+        guard var attempt = attempts[token] else { return [] }
+        attempt.retransmissions += 1
+        counters.retransmissions += 1
+        let waited = attempt.sentAt.duration(to: now)
+        let next = now + waited * 2
+        if Int(attempt.retransmissions) < configuration.upstreamRetransmits, next < attempt.deadline {
+            deadlines.append(token: token, deadline: next)
+        }
+        attempts[token] = attempt
+        return [.sendUpstream(request(for: attempt, token: token))]
     }
 
     /// The question's name as it goes upstream: over UDP to an upstream that
     /// keeps case, in random case (remembered to check the reply against);
     /// otherwise as the client spelled it. TCP gains nothing from 0x20: no
     /// off-path forger can inject into the connection.
-    private func nameToSend(for attempt: inout Attempt) -> [UInt8] {
-        attempt.sentName = nil
+    private func nameToSend(for attempt: Attempt) -> DNSName? {
         guard attempt.transport == .udp,
               caseRandomization.isUsed(for: attempt.upstream, enabled: configuration.caseRandomization) else {
-            return attempt.question.name.wire
+            return nil
         }
-        let name = caseRandomization.randomized(attempt.question.name)
-        attempt.sentName = name
-        return name.wire
+        return caseRandomization.randomized(attempt.question.name)
     }
 
     /// Asks the attempt `token`'s question again over TCP, same upstream: its

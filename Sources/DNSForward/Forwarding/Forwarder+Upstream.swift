@@ -18,7 +18,8 @@ extension Forwarder {
         }
         if attempt.sentName != nil { caseRandomization.recordEcho(upstream: attempt.upstream) }
         finish(token)
-        selector.recordSuccess(attempt.upstream, rtt: attempt.sentAt.duration(to: now), sentAt: attempt.sentAt)
+        selector.recordSuccess(attempt.upstream, rtt: attempt.retransmissions == 0 ? attempt.sentAt.duration(to: now) : nil,
+                               sentAt: attempt.sentAt)
         let actions: [Action] = [.closeUpstream(token: token)]
         guard !attempt.isProbe, let key = attempt.key, let header = DNSHeader(wire: wire) else { return actions }
 
@@ -74,12 +75,18 @@ extension Forwarder {
         return [.closeUpstream(token: token)] + retryOrFail(attempt, now: now)
     }
 
-    /// Timed-out attempts move to their next upstream or fail; due probes go out.
+    /// Attempts due a retransmission get it; timed-out attempts move to their
+    /// next upstream or fail; due probes go out.
     public func expire(now: MonotonicInstant) -> [Action] {
         var actions: [Action] = []
         while let head = deadlines.first, head.deadline <= now {
             deadlines.removeFirst()
-            guard let attempt = attempts[head.token], attempt.deadline == head.deadline else { continue }
+            guard let attempt = attempts[head.token] else { continue }
+            if attempt.deadline != head.deadline {
+                // Its retransmission; not when its timeout is due too (a late pass): it fails over instead.
+                if now < attempt.deadline { actions += retransmit(token: head.token, now: now) }
+                continue
+            }
             finish(head.token)
             counters.timeouts += 1
             if attempt.passthrough == nil { selector.recordFailure(attempt.upstream, now: now) }

@@ -29,6 +29,8 @@ public final class Forwarder<Client: ForwarderClient> {
         public var answeredFromUpstream = 0
         public var rejectedReplies = 0
         public var timeouts = 0
+        /// UDP queries sent again to the same upstream for want of a reply.
+        public var retransmissions = 0
         public var tcpRetries = 0
         /// UDP replies with our ID and question in another letter case (DNS 0x20).
         public var caseMismatches = 0
@@ -51,7 +53,11 @@ public final class Forwarder<Client: ForwarderClient> {
     /// must not grow memory without bound).
     static var maximumWaitersPerKey: Int { 1024 }
 
-    public private(set) var configuration: ForwarderConfiguration
+    public private(set) var configuration: ForwarderConfiguration {
+        didSet { retransmitTimeoutBounds = configuration.retransmitTimeoutBounds }
+    }
+    /// `configuration.retransmitTimeoutBounds`, worked out once, not per miss.
+    private(set) var retransmitTimeoutBounds: ClosedRange<Int64>
     public internal(set) var counters = Counters()
     public let cache: DNSCache
     let selector: UpstreamSelector
@@ -84,6 +90,7 @@ public final class Forwarder<Client: ForwarderClient> {
     public init(configuration: ForwarderConfiguration, logger: Logger, cache: DNSCache? = nil,
                 makeID: (() -> UInt16)? = nil, makeCaseBits: (() -> UInt64)? = nil) {
         self.configuration = configuration
+        retransmitTimeoutBounds = configuration.retransmitTimeoutBounds
         self.logger = logger
         let random = QueryIDSource()
         self.makeID = makeID ?? { random.next() }
@@ -114,6 +121,7 @@ public final class Forwarder<Client: ForwarderClient> {
         applied.policy = policy
         applied.upstreamNames = configuration.upstreamNames
         applied.upstreamPolicy = configuration.upstreamPolicy
+        applied.streamUpstreams = configuration.streamUpstreams
         applied.cache.capacity = configuration.cache.capacity
         applied.cache.memoryLimit = configuration.cache.memoryLimit
         configuration = applied
@@ -134,8 +142,8 @@ public final class Forwarder<Client: ForwarderClient> {
 
     /// When `expire` next has work, for the event loop's wait timeout.
     public var nextDeadline: MonotonicInstant? {
-        // A token's deadline is set once, when it is sent: its entry is stale
-        // exactly when the attempt is gone. Looked up, not copied out: this runs every loop round.
+        // A token's entries (its deadline, set when sent; its next retransmission,
+        // replaced only as the last one fires) are stale exactly when the attempt is gone. Looked up, not copied out: this runs every loop round.
         while let head = deadlines.first, attempts.index(forKey: head.token) == nil {
             deadlines.removeFirst()
         }

@@ -4,6 +4,22 @@ public struct ForwarderConfiguration: Sendable {
     public var upstreamNames: [String]
     /// How long to wait for one upstream before trying the next.
     public var upstreamTimeout: Duration
+    /// Times a UDP query goes to the same upstream again, within
+    /// `upstreamTimeout`, when no reply came: a datagram lost on the way (a
+    /// busy upstream's full socket buffer) then costs a retransmit timeout,
+    /// not the whole timeout. Clients' own retries cannot do this, as they join
+    /// the attempt already in flight. 0: never.
+    public var upstreamRetransmits = 2
+    /// Upstreams reached over a stream (DNS over TLS): never retransmitted to.
+    public var streamUpstreams: Set<Int> = []
+    /// The retransmit timeout's range in nanoseconds
+    /// (`UpstreamSelector.retransmitTimeout`): 200 ms to half the timeout.
+    /// The floor keeps a resolver's slow recursions (hundreds of milliseconds
+    /// beside its cached answers) from being asked twice as a matter of course.
+    public var retransmitTimeoutBounds: ClosedRange<Int64> {
+        let floor: Int64 = 200_000_000
+        return floor...max(floor, upstreamTimeout.wholeNanoseconds / 2)
+    }
     /// Upstream queries outstanding at once; past this, new misses get SERVFAIL
     /// instead of exhausting descriptors.
     public var maximumInFlight: Int

@@ -14,10 +14,14 @@ public struct UpstreamRequest: Sendable {
     /// Passthrough (`--route CIDR=passthrough`): send to this address, port 53,
     /// instead of the configured upstream `upstream` names.
     public let passthroughTarget: PolicyAddress?
+    /// The attempt's query once more, on the socket it already waits on
+    /// (`ForwarderConfiguration.upstreamRetransmits`).
+    public let isRetransmission: Bool
 
     public init(token: UInt64, upstream: Int, id: UInt16, bytes: [UInt8], transport: Transport,
-                passthroughTarget: PolicyAddress? = nil) {
+                passthroughTarget: PolicyAddress? = nil, isRetransmission: Bool = false) {
         self.passthroughTarget = passthroughTarget
+        self.isRetransmission = isRetransmission
         self.token = token
         self.upstream = upstream
         self.id = id

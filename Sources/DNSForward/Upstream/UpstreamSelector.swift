@@ -16,8 +16,13 @@ final class UpstreamSelector {
     struct Health: Sendable {
         var consecutiveFailures = 0
         var isDown = false
-        /// Exponentially weighted RTT (RFC 6298 style, gain 1/8); nil until measured.
-        var smoothedRTT: Duration?
+        /// Exponentially weighted RTT in nanoseconds (RFC 6298's SRTT, gain 1/8);
+        /// nil until measured. Integers, not `Duration`: the plan order and the
+        /// retransmit timer read it on every miss.
+        var smoothedNanoseconds: Int64?
+        /// RFC 6298's RTTVAR (gain 1/4): how far replies stray from SRTT.
+        var variationNanoseconds: Int64 = 0
+        var smoothedRTT: Duration? { smoothedNanoseconds.map { .nanoseconds($0) } }
         var nextProbe: MonotonicInstant?
         /// When it was marked down: replies to queries sent before do not bring it back.
         var downSince: MonotonicInstant?
@@ -70,7 +75,7 @@ final class UpstreamSelector {
 
     /// Unmeasured upstreams go first so every one gets a measurement.
     private func comesFirst(_ left: Int, _ right: Int) -> Bool {
-        let l = health[left].smoothedRTT ?? .zero, r = health[right].smoothedRTT ?? .zero
+        let l = health[left].smoothedNanoseconds ?? 0, r = health[right].smoothedNanoseconds ?? 0
         return l == r ? left < right : l < r
     }
 
@@ -105,11 +110,14 @@ final class UpstreamSelector {
     /// would otherwise flip it up and down again, a log line each time.
     /// Mutated in place: copying the state out and back copied the latency
     /// histogram's buckets on every reply.
-    func recordSuccess(_ index: Int, rtt: Duration, sentAt: MonotonicInstant) {
+    /// `rtt` nil: the query was sent more than once, so which copy this
+    /// answers is unknown (Karn's rule): health only, no RTT sample.
+    func recordSuccess(_ index: Int, rtt: Duration?, sentAt: MonotonicInstant) {
         health[index].consecutiveFailures = 0
-        health[index].smoothedRTT = health[index].smoothedRTT.map { $0 + (rtt - $0) / 8 } ?? rtt
-        health[index].latency.record(rtt)
-        forgetReorderedPlans()
+        if let rtt {
+            recordRTT(rtt, of: index)
+            forgetReorderedPlans()
+        }
         if health[index].isDown, let downSince = health[index].downSince, sentAt >= downSince {
             health[index].isDown = false
             health[index].downSince = nil
@@ -117,6 +125,28 @@ final class UpstreamSelector {
             forgetPlans()
             logger.notice("upstream up", metadata: ["upstream.address": "\(names[index])"])
         }
+    }
+
+    /// RFC 6298 2.2 and 2.3, variation before the smoothed value.
+    private func recordRTT(_ rtt: Duration, of index: Int) {
+        let sample = max(0, rtt.wholeNanoseconds)
+        if let smoothed = health[index].smoothedNanoseconds {
+            let deviation = abs(smoothed - sample)
+            health[index].variationNanoseconds += (deviation - health[index].variationNanoseconds) / 4
+            health[index].smoothedNanoseconds = smoothed + (sample - smoothed) / 8
+        } else {
+            health[index].smoothedNanoseconds = sample
+            health[index].variationNanoseconds = sample / 2
+        }
+        health[index].latency.record(rtt)
+    }
+
+    /// How long a UDP query to `index` waits before it is sent again, in
+    /// nanoseconds: RFC 6298's SRTT + 4·RTTVAR, within `bounds`;
+    /// `bounds.upperBound` before any reply.
+    func retransmitTimeout(_ index: Int, within bounds: ClosedRange<Int64>) -> Int64 {
+        guard let smoothed = health[index].smoothedNanoseconds else { return bounds.upperBound }
+        return min(max(smoothed &+ 4 &* health[index].variationNanoseconds, bounds.lowerBound), bounds.upperBound)
     }
 
     func recordFailure(_ index: Int, now: MonotonicInstant) {

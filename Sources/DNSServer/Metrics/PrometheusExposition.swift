@@ -84,6 +84,9 @@ struct PrometheusExposition {
         metric("tproxy_dns_upstream_case_mismatches_total", "counter",
                "Upstream replies with our ID and question in another letter case (DNS 0x20), asked again over TCP.",
                [([:], Double(stats.answers.caseMismatches ?? 0))])
+        metric("tproxy_dns_upstream_retransmits_total", "counter",
+               "UDP queries sent again to the same upstream for want of a reply (--upstream-retransmits).",
+               [([:], Double(stats.answers.upstreamRetransmits ?? 0))])
         metric("tproxy_dns_upstream_case_randomization", "gauge",
                "1 while the upstream's UDP queries get DNS 0x20; 0 when off (configured, or it does not preserve case).",
                stats.upstreams.map { (["upstream": $0.address], ($0.caseRandomization ?? false) ? 1 : 0) })

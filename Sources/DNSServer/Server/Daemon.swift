@@ -135,6 +135,7 @@ public final class Daemon {
             "upstream_answers": "\(total { $0.forwarder.counters.answeredFromUpstream })",
             "servfail": "\(total { $0.forwarder.counters.serverFailures })",
             "timeouts": "\(total { $0.forwarder.counters.timeouts })",
+            "retransmits": "\(total { $0.forwarder.counters.retransmissions })",
             "rejected_replies": "\(total { $0.forwarder.counters.rejectedReplies })",
             "send_failures": "\(total { $0.pipeline.udpReplies.sendFailures })",
             "dropped_truncated": "\(total { $0.udp.drops.truncated })",

@@ -27,7 +27,7 @@ extension ServerLoop {
                            serverFailures: answers.serverFailures, timeouts: answers.timeouts,
                            rejectedUpstreamReplies: answers.rejectedReplies, tcpRetries: answers.tcpRetries,
                            droppedQueries: answers.dropped, overQuota: answers.overQuota,
-                           caseMismatches: answers.caseMismatches),
+                           caseMismatches: answers.caseMismatches, upstreamRetransmits: answers.retransmissions),
             upstreams: forwarder.upstreamHealth.map { health in
                 .init(address: health.name, up: !health.isDown, queries: health.queries,
                       failures: health.failures,

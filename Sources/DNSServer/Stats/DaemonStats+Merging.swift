@@ -77,6 +77,7 @@ extension DaemonStats.Answers {
         droppedQueries += other.droppedQueries
         overQuota = (overQuota ?? 0) + (other.overQuota ?? 0)
         caseMismatches = DaemonStats.sum(caseMismatches, other.caseMismatches)
+        upstreamRetransmits = DaemonStats.sum(upstreamRetransmits, other.upstreamRetransmits)
     }
 }
 

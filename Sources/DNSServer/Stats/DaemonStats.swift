@@ -57,6 +57,9 @@ public struct DaemonStats: Codable, Sendable {
         public var overQuota: Int?
         /// Upstream replies with our ID in another letter case (DNS 0x20). Optional: older daemons lack it.
         public var caseMismatches: Int?
+        /// UDP queries sent again to the same upstream for want of a reply (`--upstream-retransmits`).
+        /// Optional: older daemons lack it.
+        public var upstreamRetransmits: Int?
     }
 
     public struct Transport: Codable, Sendable {

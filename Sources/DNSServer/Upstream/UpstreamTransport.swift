@@ -78,6 +78,10 @@ final class UpstreamTransport: EventHandler {
     /// Starts sending `request`. Returns its token when it failed at once
     /// (no socket, no connection): the caller fails it over.
     func send(_ request: UpstreamRequest) -> UInt64? {
+        if request.isRetransmission {
+            resend(request)
+            return nil
+        }
         // Over TLS whatever the forwarder asked (UDP, or TCP after TC): never in clear.
         if let tls, tls.serves(upstream: request.upstream) {
             return tls.send(request, now: .now) ? nil : request.token
@@ -105,6 +109,13 @@ final class UpstreamTransport: EventHandler {
             logger.debug("upstream send failed", metadata: ["upstream.address": "\(remote)", "error": "\(error)"])
             return request.token
         }
+    }
+
+    /// The query again on the pooled socket where its attempt waits, so a
+    /// reply to either copy finds it; a stream carries its own retransmission.
+    private func resend(_ request: UpstreamRequest) {
+        guard case .udp(let member, let id)? = exchanges[request.token], id == request.id else { return }
+        queued.append(QueuedQuery(member: member, token: request.token, bytes: request.bytes))
     }
 
     /// Sends the queued queries, one sendmmsg per pooled socket; returns the

@@ -78,7 +78,8 @@ enum StatsTable {
             ("TCP retries", "\(answers.tcpRetries)"),
             ("dropped", "\(answers.droppedQueries)"),
             ("over client quota", "\(answers.overQuota ?? 0)"),
-        ] + optionalRows([("wrong-case replies", answers.caseMismatches)])
+        ] + optionalRows([("wrong-case replies", answers.caseMismatches),
+                          ("upstream retransmits", answers.upstreamRetransmits)])
     }
 
     /// Rows for figures an older daemon does not report: shown only when present.

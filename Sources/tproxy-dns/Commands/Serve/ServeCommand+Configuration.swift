@@ -36,6 +36,8 @@ extension ServeCommand {
                 try ServeOptionParsing.serverText(text, option: "version-string")
             })
         forwarder.caseRandomization = caseRandomization
+        forwarder.upstreamRetransmits = upstreamRetransmits
+        forwarder.streamUpstreams = Set(addresses.indices.filter { addresses[$0].tls != nil })
         forwarder.prefetch = prefetch
         forwarder.policy = policy
         var configuration = DaemonConfiguration(port: port, upstreams: upstreams, forwarder: forwarder)

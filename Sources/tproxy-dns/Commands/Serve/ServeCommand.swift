@@ -47,6 +47,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for one upstream before trying the next; SERVFAIL after the last.", valueName: "seconds"))
     var timeout: Double = 2
 
+    @Option(help: ArgumentHelp("Times a UDP query is sent again to the same upstream within --timeout when no reply came, after the upstream's retransmit timeout (smoothed RTT + 4 × its variation, 200 ms to half --timeout), doubling; 0 never. A lost datagram then costs that, not --timeout: clients' own retries join the query already waiting.", valueName: "count"))
+    var upstreamRetransmits: Int = 2
+
     @Option(help: "Queries waiting for upstreams at once before new ones get SERVFAIL.")
     var maxInFlight: Int = 4096
 
@@ -187,6 +190,7 @@ struct ServeCommand: ParsableCommand {
         guard !upstream.isEmpty else { throw ValidationError("--upstream: give at least one upstream") }
         guard port != 0 else { throw ValidationError("--port must be 1-65535") }
         guard timeout > 0, timeout <= 60 else { throw ValidationError("--timeout must be between 0 and 60 seconds") }
+        guard (0...10).contains(upstreamRetransmits) else { throw ValidationError("--upstream-retransmits must be 0 to 10") }
         guard maxInFlight > 0 else { throw ValidationError("--max-in-flight must be positive") }
         guard (1...1024).contains(upstreamSockets) else { throw ValidationError("--upstream-sockets must be 1-1024") }
         guard upstreamSocketQueries > 0 else { throw ValidationError("--upstream-socket-queries must be positive") }

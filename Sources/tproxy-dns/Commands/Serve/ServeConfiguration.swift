@@ -21,7 +21,7 @@ enum ServeConfiguration {
     /// Every `serve` option by long name. `ServeConfigurationTests` checks this
     /// against the options ServeCommand declares, so neither can drift.
     static let keys: [String: Kind] = [
-        "port": .value, "upstream": .list, "upstream-policy": .value, "timeout": .value,
+        "port": .value, "upstream": .list, "upstream-policy": .value, "timeout": .value, "upstream-retransmits": .value,
         "upstream-ca": .value, "upstream-pin": .list,
         "max-in-flight": .value, "max-in-flight-per-client": .value, "cache-memory": .value, "cache-file": .value, "cache-save-interval": .value, "upstream-sockets": .value, "upstream-socket-queries": .value, "workers": .value, "cache-size": .value, "min-ttl": .value, "max-ttl": .value,
         "max-negative-ttl": .value, "servfail-ttl": .value, "serve-stale": .value, "max-udp-size": .value,
