@@ -96,8 +96,8 @@ main() {
     for workload in hit mixed miss "miss at 80% of peak"; do
         expect_row "tproxy-dns (TPROXY :5353, raw)" "$workload"
     done
-    expect_match "the 80% run's notes count sent, answered, lost" "$(cat "$work/results.md")" \
-        '^\| tproxy-dns .* miss at 80% of peak .*sent [0-9]+, answered [0-9]+, lost [0-9]+'
+    expect_match "the 80% run's notes count sent, answered, lost, and the upstream's drops" "$(cat "$work/results.md")" \
+        '^\| tproxy-dns .* miss at 80% of peak .*sent [0-9]+, answered [0-9]+, lost [0-9]+; knotd.s full socket buffer dropped [0-9]+'
     expect_row "knotd directly (from gw)" "miss (upstream's own)" 4
     expect_match "the upstream's own p99 and its double" "$(cat "$work/results.md")" \
         "^Upstream's own miss latency .*: p99 [0-9.]+ ms; .* is [0-9.]+ ms\.\$"

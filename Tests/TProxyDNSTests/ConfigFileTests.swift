@@ -177,5 +177,6 @@ struct ServeConfigurationTests {
         #expect(merged.caseRandomization)
         #expect(merged.prefetch)
         #expect(merged.refusedRate == 100)
+        #expect(merged.upstreamRetransmits == 2)
     }
 }

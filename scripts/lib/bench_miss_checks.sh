@@ -6,7 +6,9 @@
 #       after a row's miss line (results[-1], whose peak column is the unthrottled miss
 #       peak): one fixed-load run of names never asked before at BENCH_MISS_PEAK_SHARE
 #       percent (80) of that peak, its own table line "miss at 80% of peak", whose notes say
-#       sent / answered / lost in queries ("no queries lost at 80% of peak" is lost = 0)
+#       sent / answered / lost in queries ("no queries lost at 80% of peak" is lost = 0), and
+#       how many queries knotd's full socket buffer dropped meanwhile (the upstream namespace's
+#       UDP RcvbufErrors): what a daemon that does not retransmit loses
 #   upstream_reference
 #       knotd asked directly: dnsperf from the gw namespace (where the daemons' upstream
 #       queries come from) to 198.51.100.53, unique names at BENCH_MISS_QPS, -v; a table line
@@ -21,6 +23,16 @@ upstream_p99_ms=
 # unique_names FILE PREFIX COUNT: COUNT names PREFIX<i>.wild.example.test, dnsperf input.
 unique_names() {
     awk -v p="$2" -v n="$3" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d.wild.example.test A\n", p, i }' >"$1"
+}
+
+# upstream_rcvbuf_errors: datagrams dropped for a full socket buffer in the upstream
+# namespace so far (v4 and v6 counters of /proc/net/snmp and snmp6 there).
+upstream_rcvbuf_errors() {
+    lab_exec up cat /proc/net/snmp /proc/net/snmp6 2>/dev/null | awk '
+        $1 == "Udp:" && $2 !~ /^[0-9]/ { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") column = i; next }
+        $1 == "Udp:" && column { dropped += $column }
+        $1 == "Udp6RcvbufErrors" { dropped += $2 }
+        END { print dropped + 0 }'
 }
 
 # sent_answered_lost LABEL WORKLOAD: "sent N, answered N, lost N" from that fixed run.
@@ -43,8 +55,10 @@ miss_at_share_of_peak() {
     # A new prefix per row: these names were never asked in this daemon's life either.
     file=$LAB_RUN/queries/miss-share-${label//[^a-zA-Z0-9]/_}.txt
     unique_names "$file" "ms${#results[@]}-" $((rate * RUN_SECONDS * 12 / 10))
+    local dropped_before
+    dropped_before=$(upstream_rcvbuf_errors)
     fixed_run "$label" "$pid" "$workload" "$server" "$file" "$rate" 1 "$peak" "" || return 1
-    add_note "$(sent_answered_lost "$label" "$workload")"
+    add_note "$(sent_answered_lost "$label" "$workload"); knotd's full socket buffer dropped $(($(upstream_rcvbuf_errors) - dropped_before))"
 }
 
 upstream_reference() {
