@@ -50,11 +50,11 @@ public final class RawReplySender {
         // IPPROTO_RAW implies IP_HDRINCL (and its IPv6 equivalent): we write the IP header.
         let rawType = Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
         ipv4 = try makeSocket(family: AF_INET, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)")
-        try? ipv4.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+        SocketBuffer.send.request(4 << 20, on: ipv4)
         if let mark { try ipv4.setOption(level: SOL_SOCKET, name: SO_MARK, value: Int32(bitPattern: mark), call: "setsockopt(SO_MARK)") }
         do {
             let socket6 = try makeSocket(family: AF_INET6, type: rawType, protocol: Int32(IPPROTO_RAW), call: "socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)")
-            try? socket6.setOption(level: SOL_SOCKET, name: SO_SNDBUF, value: 4 << 20, call: "setsockopt(SO_SNDBUF)")
+            SocketBuffer.send.request(4 << 20, on: socket6)
             if let mark {
                 try socket6.setOption(level: SOL_SOCKET, name: SO_MARK, value: Int32(bitPattern: mark), call: "setsockopt(SO_MARK)")
             }

@@ -27,6 +27,8 @@ public final class TransparentUDPReceiver {
     public let socket: OwnedFileDescriptor
     public private(set) var drops = ReceiverDropCounts()
     public let isDualStack: Bool
+    /// The receive queue the kernel granted (`SocketBuffer`), for the start-up log.
+    public let receiveBufferBytes: Int?
     private var isIPv4Socket: Bool { boundFamily == AF_INET }
     private let boundFamily: Int32
 
@@ -76,7 +78,7 @@ public final class TransparentUDPReceiver {
             try fd.setOption(level: Int32(IPPROTO_IPV6), name: CRawUDP_IPV6_RECVORIGDSTADDR, value: 1, call: "setsockopt(IPV6_RECVORIGDSTADDR)")
         }
         // Best effort: a larger queue absorbs bursts from many LAN clients.
-        try? fd.setOption(level: SOL_SOCKET, name: SO_RCVBUF, value: 4 << 20, call: "setsockopt(SO_RCVBUF)")
+        receiveBufferBytes = SocketBuffer.receive.request(4 << 20, on: fd)
         try fd.setNonBlocking()
         _ = try endpoint.withSockaddr { address, length throws(SystemCallError) in
             try systemCallOrThrow("bind(\(endpoint))") { bind(fd.rawValue, address, length) }

@@ -46,6 +46,7 @@ public final class Daemon {
         try attachPrimaryHandlers(configuration, reserve: reserve)
         logger.info("listening", metadata: [
             "port": "\(configuration.port)", "dual_stack": "\(primary.udp.receiver.isDualStack)",
+            "receive_buffer": "\(primary.udp.receiver.receiveBufferBytes.map(String.init) ?? "unknown")",
             "upstreams": "\(configuration.forwarder.upstreamNames.joined(separator: " "))",
             "upstream_policy": "\(configuration.forwarder.upstreamPolicy)",
             "cache_size": "\(configuration.forwarder.cache.capacity)",
