@@ -6,7 +6,7 @@ import Glibc
 ///
 /// The plain SO_RCVBUF/SO_SNDBUF are capped at those sysctls without a word:
 /// 212,992 bytes on a stock kernel, often less on a router, so a 4 MiB request
-/// quietly became a fifth of that. The FORCE variants lift the cap for
+/// quietly became a twentieth of what was meant. The FORCE variants lift the cap for
 /// CAP_NET_ADMIN, which the daemon holds anyway (transparent sockets need it);
 /// without it the capped request is still made.
 public enum SocketBuffer {

@@ -109,8 +109,9 @@ extension Forwarder {
     }
 
     /// The attempt `token`'s retransmit timer fired with no reply in: the same
-    /// query (ID, letter case) on the same socket, and the timer doubled
-    /// (RFC 6298 5.5) for the next, while that is before the deadline.
+    /// query (ID, letter case) on the same socket. The next waits twice as long
+    /// as the attempt has waited so far (r, then 2r, 6r, ...: at least RFC 6298
+    /// 5.5's doubling), while that is before the deadline.
     func retransmit(token: UInt64, now: MonotonicInstant) -> [Action] {
         guard var attempt = attempts[token] else { return [] }
         attempt.retransmissions += 1
