@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RawUDPTests",
-            dependencies: ["RawUDP", "CRawUDP"],
+            dependencies: ["RawUDP", "CRawUDP", "GatewaySetup"],
             exclude: ["Vectors"]
         ),
         .testTarget(name: "DNSForwardTests", dependencies: ["DNSForward"]),

@@ -1,3 +1,4 @@
+import GatewaySetup
 import Glibc
 import Testing
 @testable import RawUDP
@@ -7,20 +8,7 @@ import Testing
 @Suite("Socket buffers past the sysctl cap")
 struct SocketBufferTests {
     private static func sysctl(_ name: String) throws -> Int32 {
-        let text = String(decoding: try readAll("/proc/sys/net/core/\(name)"), as: UTF8.self)
-        return try #require(Int32(text.filter(\.isNumber)))
-    }
-
-    private static func readAll(_ path: String) throws -> [UInt8] {
-        guard let file = fopen(path, "r") else { throw SystemCallError(call: "fopen(\(path))", errno: errno) }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count == 0 { return bytes }
-            bytes += buffer[..<count]
-        }
+        try #require(KernelNetworkState.sysctl("net/core/\(name)").flatMap { Int32(exactly: $0) })
     }
 
     private static func udpSocket() throws -> OwnedFileDescriptor {

@@ -142,8 +142,7 @@ final class TCPFrontEnd: EventHandler {
     private func makeRoom(within client: IPAddress) -> Bool {
         guard connections.count(from: client) >= limits.maximumPerClient else { return true }
         guard let victim = connections.idleConnection(from: client) else { return false }
-        evictedConnections += 1
-        close(victim)
+        evict(victim)
         return true
     }
 
@@ -153,10 +152,14 @@ final class TCPFrontEnd: EventHandler {
     private func makeRoom() -> Bool {
         guard connections.count >= limits.maximumConnections else { return true }
         guard let victim = connections.evictionCandidate() else { return false }
+        evict(victim)
+        return true
+    }
+
+    private func evict(_ victim: ClientConnection) {
         logger.debug("evicting a waiting TCP client", metadata: ["client": "\(victim.stream.remote)"])
         evictedConnections += 1
         close(victim)
-        return true
     }
 
     private func progress(_ connection: ClientConnection, event: EventPoller.Event) {
